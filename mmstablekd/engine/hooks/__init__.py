@@ -1,0 +1,3 @@
+from .recomposition_hook import RecompositionHook
+
+__all__ = ['RecompositionHook']

@@ -1,0 +1,105 @@
+from bisect import bisect_right
+from typing import List, Optional
+
+from mmengine.hooks import Hook
+from mmengine.model import is_model_wrapper
+
+from mmstablekd.registry import HOOKS
+
+
+@HOOKS.register_module()
+class RecompositionHook(Hook):
+    """Apply a schedule of block groupings (StableKD's recomposition).
+
+    Each stage names the grouping the model trains with from its ``begin``
+    on, until the next stage begins; the last lasts until the end::
+
+        custom_hooks = [dict(
+            type='mmstablekd.RecompositionHook',
+            stages=[dict(begin=0, groups=[[0], [1], [2], [3]]),
+                    dict(begin=48, groups=[[0, 1], [2, 3]]),
+                    dict(begin=96, groups=[[0, 1, 2, 3]])])]
+
+    The grouping is derived from the runner's epoch (or iteration) before
+    each one, so a resumed run lands in the stage of the resumed epoch. Every
+    change is logged, and the stage index is logged with the losses as
+    ``recomposition_stage``.
+
+    Args:
+        stages (list[dict]): ``dict(begin=int, groups=[[...], ...])``, with
+            strictly increasing ``begin`` and the first at 0.
+        by_epoch (bool): ``begin`` counts epochs (True) or iterations.
+    """
+
+    priority = 'NORMAL'
+
+    def __init__(self, stages: List[dict], by_epoch: bool = True) -> None:
+        if not stages or not all(
+                isinstance(s, dict) and {'begin', 'groups'} <= set(s)
+                for s in stages):
+            raise ValueError(
+                f'RecompositionHook stages must be a non-empty list of '
+                f'dict(begin=..., groups=[[...], ...]), got {stages!r}.')
+        begins = [s['begin'] for s in stages]
+        if begins[0] != 0 or any(
+                not isinstance(b, int) or b < 0 for b in begins) or any(
+                    a >= b for a, b in zip(begins, begins[1:])):
+            raise ValueError(
+                f'RecompositionHook stage begins {begins} must be integers '
+                f'that start at 0 and strictly increase (stages may not '
+                f'overlap or be listed out of order).')
+        self.stages = stages
+        self.begins = begins
+        self.by_epoch = by_epoch
+        self._unit = 'epoch' if by_epoch else 'iter'
+
+    def before_train(self, runner) -> None:
+        """Check every stage against the model and the training length."""
+        model = self._model(runner)
+        length = runner.max_epochs if self.by_epoch else runner.max_iters
+        for index, stage in enumerate(self.stages):
+            if stage['begin'] >= length:
+                raise ValueError(
+                    f"RecompositionHook stage {index} begins at {self._unit} "
+                    f"{stage['begin']}, but training lasts {length} "
+                    f'{self._unit}s: move its begin before the end, or drop '
+                    f'it.')
+            try:
+                model.check_groups(stage['groups'])
+            except ValueError as err:
+                raise ValueError(
+                    f'RecompositionHook stage {index}: {err}') from None
+
+    def before_train_epoch(self, runner) -> None:
+        if self.by_epoch:
+            self._apply(runner, runner.epoch)
+
+    def before_train_iter(self,
+                          runner,
+                          batch_idx: int,
+                          data_batch: Optional[dict] = None) -> None:
+        index = self._apply(runner, runner.epoch if self.by_epoch else
+                            runner.iter)
+        runner.message_hub.update_scalar('train/recomposition_stage', index)
+
+    def _apply(self, runner, progress: int) -> int:
+        """Set the grouping of the stage that ``progress`` falls in."""
+        index = bisect_right(self.begins, progress) - 1
+        model = self._model(runner)
+        groups = model.check_groups(self.stages[index]['groups'])
+        if groups != model.groups:
+            model.set_groups(groups)
+            runner.logger.info(
+                f'Recomposition: {self._unit} {progress} starts stage '
+                f'{index}, groups {[list(g) for g in groups]}')
+        return index
+
+    @staticmethod
+    def _model(runner):
+        model = runner.model.module if is_model_wrapper(
+            runner.model) else runner.model
+        if not hasattr(model, 'set_groups'):
+            raise TypeError(
+                f'RecompositionHook needs a model with set_groups() (e.g. '
+                f"type='mmstablekd.StableKD'), got {type(model).__name__}.")
+        return model

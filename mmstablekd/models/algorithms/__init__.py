@@ -1,0 +1,3 @@
+from .stablekd import StableKD
+
+__all__ = ['StableKD']

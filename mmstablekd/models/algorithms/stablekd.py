@@ -1,0 +1,311 @@
+"""StableKD: block-wise distillation with teacher-fed blocks."""
+from typing import Dict, List, Optional, Sequence, Tuple, Union
+
+import torch
+from mmengine.logging import MMLogger
+from mmengine.model import BaseModel
+from mmengine.registry import DefaultScope
+from torch import nn
+
+from mmstablekd.registry import MODELS
+from ..blocks import (BlockPlan, OutputRecorder, TeacherFeeding, check_groups,
+                      end_to_end, probe_blocks)
+from ..blocks.nested import iter_tensors
+from ..builder import build_component
+from .teacher_checkpoint import load_teacher_weights
+
+
+@MODELS.register_module()
+class StableKD(BaseModel):
+    """Distil a student from a frozen teacher, block by block.
+
+    Both networks are cut at ``N - 1`` boundaries into ``N`` blocks. Blocks
+    are arranged into *groups* of consecutive blocks (:meth:`set_groups`); a
+    group that does not start at block 0 takes the teacher's (detached)
+    feature as input, and a group that does not end at the last block is
+    trained to reproduce the teacher's feature at its end (``feat_loss``).
+    The last group ends at the model output: the student's own losses plus
+    the ``output_losses`` (e.g. KD on logits). All groups train in the same
+    iteration from one teacher and one student forward pass. With a single
+    group (the default) this is ordinary end-to-end KD.
+
+    Evaluation, ``predict`` and ``tensor`` modes use the plain student.
+
+    Args:
+        student (dict): the student's config, an MMPretrain classifier or an
+            MMDetection detector (usually ``_base_.model``).
+        teacher (dict): the teacher's config.
+        boundaries (dict): ``student=[...]`` and ``teacher=[...]``, the same
+            number of module paths each, in forward order; e.g.
+            ``['backbone.layer1', 'backbone.layer2', 'backbone.layer3']``.
+        teacher_ckpt (str, optional): path or URL of the teacher's weights.
+            None leaves the teacher randomly initialised (tests only).
+        feat_loss (dict): loss between a group's output and the teacher's
+            feature at that boundary.
+        output_losses (dict): distillation of the last block's outputs,
+            ``name -> dict(student=path, teacher=path, loss=cfg)``; the
+            outputs of the modules at ``path`` are compared (tuples of
+            feature maps, e.g. FPN levels, level by level, summed). Logged as
+            ``loss_<name>``.
+        task_loss_weight (float): multiplier of the student's own losses
+            (classification CE, or the detector's losses).
+        task_loss_names (dict): renames of the student's loss keys. MMPretrain
+            heads return a bare ``loss``, logged as ``loss_ce``.
+        adapter (dict, optional): connector built where teacher and student
+            widths differ at a boundary: ``in_channels -> out_channels``,
+            as input adapter (teacher -> student) and output adapter
+            (student -> teacher). None makes a width mismatch an error.
+        keep_internal_losses (bool): also apply ``feat_loss`` at boundaries
+            inside a group (after blocks are merged). Default: False.
+        probe_input_shape (tuple): ``(C, H, W)`` of the dummy image used once
+            at build time to trace the blocks.
+        data_preprocessor (dict, optional): MMPretrain configs keep it at the
+            top level (the Runner passes it here); when None, the student's
+            own (MMDetection keeps it inside the model) is used.
+    """
+
+    def __init__(self,
+                 student: dict,
+                 teacher: dict,
+                 boundaries: dict,
+                 teacher_ckpt: Optional[str] = None,
+                 feat_loss: dict = dict(type='FeatureMSELoss'),
+                 output_losses: Optional[Dict[str, dict]] = None,
+                 task_loss_weight: float = 1.0,
+                 task_loss_names: Dict[str, str] = dict(loss='loss_ce'),
+                 adapter: Optional[dict] = dict(type='ConvBNAdapter'),
+                 keep_internal_losses: bool = False,
+                 probe_input_shape: Sequence[int] = (3, 32, 32),
+                 data_preprocessor: Optional[dict] = None,
+                 init_cfg: Optional[dict] = None) -> None:
+        with DefaultScope.overwrite_default_scope(_task_scope()):
+            student_model = MODELS.build(student)
+            teacher_model = MODELS.build(teacher)
+            super().__init__(
+                data_preprocessor=data_preprocessor
+                or student_model.data_preprocessor,
+                init_cfg=init_cfg)
+        self.student = student_model
+        self.teacher = teacher_model
+        _check_same_classes(self.student, self.teacher)
+        if teacher_ckpt is not None:
+            load_teacher_weights(self.teacher, teacher_ckpt)
+        else:
+            MMLogger.get_current_instance().warning(
+                'StableKD: teacher_ckpt is None, the teacher keeps random '
+                'weights. Set teacher_ckpt for a real distillation.')
+        # The teacher keeps its checkpoint weights through init_weights().
+        self.teacher.is_init = True
+        self.teacher.requires_grad_(False)
+        self.teacher.eval()
+
+        self.student_plan, self.teacher_plan = _probe_pair(
+            self.student, self.teacher, boundaries, tuple(probe_input_shape))
+        self.input_adapters, self.output_adapters = _build_adapters(
+            self.student_plan, self.teacher_plan, adapter)
+        self.feat_loss = build_component(feat_loss)
+        output_losses = output_losses or {}
+        self.output_paths = {
+            name: (cfg['student'], cfg['teacher'])
+            for name, cfg in output_losses.items()
+        }
+        self.output_losses = nn.ModuleDict({
+            name: build_component(cfg['loss'])
+            for name, cfg in output_losses.items()
+        })
+        self.task_loss_weight = task_loss_weight
+        self.task_loss_names = dict(task_loss_names)
+        self.keep_internal_losses = keep_internal_losses
+
+        student_outputs = [p for p, _ in self.output_paths.values()]
+        teacher_outputs = [p for _, p in self.output_paths.values()]
+        self.student_recorder = OutputRecorder(
+            self.student, self.student_plan.boundaries + student_outputs,
+            'student')
+        self.teacher_recorder = OutputRecorder(
+            self.teacher,
+            self.teacher_plan.boundaries + teacher_outputs,
+            'teacher',
+            stop_when_complete=True)
+        self.feeding = TeacherFeeding(self.student, self.student_plan)
+        self._groups = end_to_end(self.num_blocks)
+
+    # ------------------------------------------------------------- grouping
+    @property
+    def num_blocks(self) -> int:
+        return self.student_plan.num_blocks
+
+    @property
+    def groups(self) -> Tuple[Tuple[int, ...], ...]:
+        """The current grouping, e.g. ``((0,), (1,), (2, 3))``."""
+        return self._groups
+
+    def check_groups(self, groups) -> Tuple[Tuple[int, ...], ...]:
+        """Validate ``groups`` against this model's block count."""
+        return check_groups(groups, self.num_blocks)
+
+    def set_groups(self, groups: Sequence[Sequence[int]]) -> None:
+        """Train with ``groups`` from the next forward pass on."""
+        self._groups = self.check_groups(groups)
+
+    def supervised_boundaries(self) -> List[int]:
+        """Boundaries whose feature loss is active in the current grouping:
+        every group end but the last (and, with ``keep_internal_losses``,
+        every boundary)."""
+        if self.keep_internal_losses and len(self._groups) > 1:
+            return list(range(self.num_blocks - 1))
+        return [group[-1] for group in self._groups[:-1]]
+
+    # ------------------------------------------------------------- modes
+    def train(self, mode: bool = True) -> 'StableKD':
+        """Switch the student to ``mode``; the teacher stays in eval mode."""
+        super().train(mode)
+        self.teacher.eval()
+        return self
+
+    def forward(self,
+                inputs: torch.Tensor,
+                data_samples: Optional[list] = None,
+                mode: str = 'tensor'):
+        if mode == 'loss':
+            return self.loss(inputs, data_samples)
+        return self.student(inputs, data_samples, mode=mode)
+
+    def loss(self, inputs: torch.Tensor,
+             data_samples: Optional[list]) -> Dict[str, torch.Tensor]:
+        """Losses of every group for one batch (see the class docstring)."""
+        teacher_out = self._run_teacher(inputs, data_samples)
+        teacher_feats = [
+            teacher_out.get(p) for p in self.teacher_plan.boundaries
+        ]
+        fed: Dict[int, torch.Tensor] = {}
+
+        def feed(j: int) -> torch.Tensor:
+            if j not in fed:
+                fed[j] = self._adapt(self.input_adapters, j, teacher_feats[j])
+            return fed[j]
+
+        with self.student_recorder.recording() as student_out, \
+                self.feeding.feeding(student_out, self._groups, feed):
+            task_losses = self.student(inputs, data_samples, mode='loss')
+
+        losses = {
+            self.task_loss_names.get(k, k): _scale(v, self.task_loss_weight)
+            if 'loss' in k else v
+            for k, v in task_losses.items()
+        }
+        for j in self.supervised_boundaries():
+            student_feat = student_out[self.student_plan.boundaries[j]]
+            losses[f'loss_feat_b{j}'] = self.feat_loss(
+                self._adapt(self.output_adapters, j, student_feat),
+                teacher_feats[j])
+        for name, (s_path, t_path) in self.output_paths.items():
+            losses[f'loss_{name}'] = sum(
+                self.output_losses[name](s, t) for s, t in zip(
+                    iter_tensors(student_out[s_path]),
+                    iter_tensors(teacher_out[t_path])))
+        return losses
+
+    def _run_teacher(self, inputs, data_samples) -> dict:
+        """Run the teacher (eval, no grad) only as far as its last recorded
+        module; returns its recorded outputs by module path."""
+        with torch.no_grad(), self.teacher_recorder.recording() as outputs:
+            self.teacher(inputs, data_samples, mode='tensor')
+        return outputs
+
+    @staticmethod
+    def _adapt(adapters: nn.ModuleDict, j: int,
+               feat: torch.Tensor) -> torch.Tensor:
+        return adapters[str(j)](feat) if str(j) in adapters else feat
+
+
+def _task_scope() -> str:
+    """The scope student and teacher are built in: the config's
+    ``default_scope`` (``'mmpretrain'`` or ``'mmdet'``)."""
+    scope = DefaultScope.get_current_instance()
+    name = scope.scope_name if scope is not None else None
+    if name in (None, 'mmengine', 'mmstablekd'):
+        raise ValueError(
+            f'StableKD builds student and teacher in the default scope, but '
+            f'it is {name!r}. Inherit an mmpretrain:: or mmdet:: config (they '
+            f"set default_scope), or set default_scope='mmpretrain' / "
+            f"'mmdet' in the config.")
+    return name
+
+
+def _scale(loss: Union[torch.Tensor, List[torch.Tensor]], weight: float):
+    if isinstance(loss, (list, tuple)):  # MMDetection: one loss per level
+        return [weight * item for item in loss]
+    return weight * loss
+
+
+def _check_same_classes(student: nn.Module, teacher: nn.Module) -> None:
+    """Heads at the same path must predict the same number of classes."""
+    def classes(model):
+        return {
+            name: m.num_classes
+            for name, m in model.named_modules()
+            if getattr(m, 'num_classes', None) is not None
+        }
+
+    teacher_classes = classes(teacher)
+    for name, ours in classes(student).items():
+        theirs = teacher_classes.get(name, ours)
+        if theirs != ours:
+            raise ValueError(
+                f'Student and teacher predict different numbers of classes '
+                f'({name}.num_classes: student {ours}, teacher {theirs}). '
+                f'Distil from a '
+                f'teacher trained on the same classes: set num_classes of '
+                f'both heads to match the dataset.')
+
+
+def _probe_pair(student, teacher, boundaries, input_shape):
+    """Probe both networks and check that their boundaries correspond."""
+    if not isinstance(boundaries, dict) or set(boundaries) != {
+            'student', 'teacher'
+    }:
+        raise ValueError(
+            f"boundaries must be dict(student=[...], teacher=[...]), got "
+            f'{boundaries!r}.')
+    s_paths, t_paths = list(boundaries['student']), list(
+        boundaries['teacher'])
+    if len(s_paths) != len(t_paths) or not s_paths:
+        raise ValueError(
+            f'Student and teacher need the same, non-zero number of '
+            f'boundaries (N - 1 for N blocks); got {len(s_paths)} for the '
+            f'student {s_paths} and {len(t_paths)} for the teacher '
+            f'{t_paths}. Cut both at corresponding stages.')
+    student_plan = probe_blocks(student, s_paths, input_shape, 'student')
+    teacher_plan = probe_blocks(teacher, t_paths, input_shape, 'teacher')
+    for j, (s, t) in enumerate(zip(student_plan.shapes, teacher_plan.shapes)):
+        if s[2:] != t[2:]:
+            raise ValueError(
+                f'Spatial sizes differ at boundary {j} '
+                f'({s_paths[j]!r}: {tuple(s[2:])}, teacher {t_paths[j]!r}: '
+                f'{tuple(t[2:])}) for a {input_shape} input. Cut both '
+                f'networks where their strides agree.')
+    return student_plan, teacher_plan
+
+
+def _build_adapters(student_plan: BlockPlan, teacher_plan: BlockPlan,
+                    adapter: Optional[dict]):
+    """Input (teacher -> student) and output (student -> teacher) adapters,
+    keyed by boundary index, only where the widths differ."""
+    inputs, outputs = nn.ModuleDict(), nn.ModuleDict()
+    widths = zip(student_plan.channels, teacher_plan.channels)
+    for j, (c_s, c_t) in enumerate(widths):
+        if c_s == c_t:
+            continue
+        if adapter is None:
+            raise ValueError(
+                f'Channel counts differ at boundary {j} (student '
+                f'{student_plan.boundaries[j]!r}: {c_s}, teacher '
+                f'{teacher_plan.boundaries[j]!r}: {c_t}) and adapters are '
+                f"disabled. Set adapter=dict(type='mmstablekd.ConvBNAdapter')"
+                f' or choose boundaries of equal width.')
+        inputs[str(j)] = build_component(
+            adapter, in_channels=c_t, out_channels=c_s)
+        outputs[str(j)] = build_component(
+            adapter, in_channels=c_s, out_channels=c_t)
+    return inputs, outputs

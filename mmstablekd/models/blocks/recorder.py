@@ -1,0 +1,65 @@
+"""Record the outputs of named submodules during a forward pass."""
+from contextlib import contextmanager
+from typing import Any, Dict, Iterator, List
+
+from torch import nn
+
+from .module_paths import get_module
+
+
+class StopForward(Exception):
+    """Raised by a :class:`OutputRecorder` once every output it needs is in."""
+
+
+class OutputRecorder:
+    """Forward hooks that store what the modules at ``paths`` return.
+
+    Hooks are registered once; they only record inside :meth:`recording`, so
+    evaluation and export see the plain model.
+
+    Args:
+        model (nn.Module): the network to tap.
+        paths (list[str]): dotted module paths, e.g. ``['backbone.layer1']``.
+        role (str): how error messages name the network (``'student'``).
+        stop_when_complete (bool): end the forward pass (by raising
+            :class:`StopForward`, caught by :meth:`recording`) as soon as
+            every path has produced its output, so that nothing after the
+            last tap is computed. Used for the teacher.
+    """
+
+    def __init__(self,
+                 model: nn.Module,
+                 paths: List[str],
+                 role: str = 'model',
+                 stop_when_complete: bool = False) -> None:
+        self.paths = list(paths)
+        self.stop_when_complete = stop_when_complete
+        self.outputs: Dict[str, Any] = {}
+        self._recording = False
+        for path in dict.fromkeys(self.paths):
+            get_module(model, path, role).register_forward_hook(
+                self._make_hook(path))
+
+    def _make_hook(self, path: str):
+
+        def hook(module, args, output):
+            if not self._recording:
+                return
+            self.outputs[path] = output
+            if self.stop_when_complete and len(self.outputs) == len(
+                    set(self.paths)):
+                raise StopForward
+
+        return hook
+
+    @contextmanager
+    def recording(self) -> Iterator[Dict[str, Any]]:
+        """Record during the ``with`` body; yields the outputs by path."""
+        self.outputs = {}
+        self._recording = True
+        try:
+            yield self.outputs
+        except StopForward:
+            pass
+        finally:
+            self._recording = False

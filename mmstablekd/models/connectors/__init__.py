@@ -1,0 +1,3 @@
+from .conv_bn_adapter import ConvBNAdapter
+
+__all__ = ['ConvBNAdapter']

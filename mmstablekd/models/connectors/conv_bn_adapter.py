@@ -1,0 +1,30 @@
+from mmcv.cnn import ConvModule
+from mmengine.model import BaseModule
+
+from mmstablekd.registry import MODELS
+
+
+@MODELS.register_module()
+class ConvBNAdapter(BaseModule):
+    """1x1 convolution + BatchNorm mapping ``in_channels`` to ``out_channels``.
+
+    Used where teacher and student widths differ at a boundary: as an *input*
+    adapter (teacher feature -> student block) and as an *output* adapter
+    (student feature -> teacher feature, for the feature loss). Never part of
+    the deployed student.
+
+    Shapes: ``(N, in_channels, H, W) -> (N, out_channels, H, W)``.
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, init_cfg=None):
+        super().__init__(init_cfg=init_cfg)
+        self.layers = ConvModule(
+            in_channels,
+            out_channels,
+            kernel_size=1,
+            bias=False,
+            norm_cfg=dict(type='BN'),
+            act_cfg=None)
+
+    def forward(self, x):
+        return self.layers(x)

@@ -1,0 +1,24 @@
+"""Registries of the ``mmstablekd`` scope.
+
+Each one is a child of MMEngine's root registry and declares ``locations``,
+so ``type='mmstablekd.StableKD'`` imports the code that registers it.
+"""
+from mmengine.registry import DATASETS as MMENGINE_DATASETS
+from mmengine.registry import HOOKS as MMENGINE_HOOKS
+from mmengine.registry import METRICS as MMENGINE_METRICS
+from mmengine.registry import MODELS as MMENGINE_MODELS
+from mmengine.registry import Registry
+
+__all__ = ['MODELS', 'HOOKS', 'DATASETS', 'METRICS']
+
+# algorithms, connectors, losses and loss aggregators
+MODELS = Registry(
+    'model', parent=MMENGINE_MODELS, locations=['mmstablekd.models'])
+# recomposition, student export
+HOOKS = Registry(
+    'hook', parent=MMENGINE_HOOKS, locations=['mmstablekd.engine.hooks'])
+# the embedded demo data and dataset wrappers
+DATASETS = Registry(
+    'dataset', parent=MMENGINE_DATASETS, locations=['mmstablekd.datasets'])
+METRICS = Registry(
+    'metric', parent=MMENGINE_METRICS, locations=['mmstablekd.evaluation'])
