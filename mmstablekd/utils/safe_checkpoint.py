@@ -57,16 +57,26 @@ def load_from_local(filename: str, map_location=None):
         return torch.load(
             filename, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as err:
-        reason = str(err).strip().splitlines()[0]
+        refused = [
+            line.strip() for line in str(err).splitlines()
+            if 'GLOBAL' in line or 'not allowed in a checkpoint' in line
+        ]
+        if not refused:
+            raise _unreadable(filename, err) from None
         raise CheckpointLoadError(
             f'Refused to load {filename}: it holds pickled objects that are '
-            f'not tensors or MMEngine checkpoint state ({reason}). Such '
+            f'not tensors or MMEngine checkpoint state ({refused[0]}). Such '
             f'objects could run code when loaded, so they are never '
             f'unpickled. If you created this file and trust it, re-save only '
             f"its weights: torch.save({{'state_dict': "
             f"ckpt['state_dict']}}, path).") from None
     except (RuntimeError, EOFError, OSError) as err:
-        raise CheckpointLoadError(
-            f'Could not read checkpoint {filename}: it is truncated or not a '
-            f'PyTorch checkpoint ({type(err).__name__}: {err}). Copy or '
-            f'download it again.') from None
+        raise _unreadable(filename, err) from None
+
+
+def _unreadable(filename: str, err: Exception) -> CheckpointLoadError:
+    reason = ' '.join(str(err).split())[-300:]
+    return CheckpointLoadError(
+        f'Could not read checkpoint {filename}: it is truncated or not a '
+        f'PyTorch checkpoint ({type(err).__name__}: ...{reason}). Copy or '
+        f'download it again.')

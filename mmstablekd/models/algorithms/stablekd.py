@@ -12,6 +12,7 @@ from ..blocks import (BlockPlan, OutputRecorder, TeacherFeeding, check_groups,
                       end_to_end, probe_blocks)
 from ..blocks.nested import iter_tensors
 from ..builder import build_component
+from ..model_config import resolve_model_cfg
 from .teacher_checkpoint import load_teacher_weights
 
 
@@ -33,8 +34,10 @@ class StableKD(BaseModel):
 
     Args:
         student (dict): the student's config, an MMPretrain classifier or an
-            MMDetection detector (usually ``_base_.model``).
-        teacher (dict): the teacher's config.
+            MMDetection detector (usually ``{{_base_.model}}``), or
+            ``dict(cfg_path=..., **overrides)`` to take the ``model`` of
+            another config file (see :func:`resolve_model_cfg`).
+        teacher (dict): the teacher's config, in the same forms.
         boundaries (dict): ``student=[...]`` and ``teacher=[...]``, the same
             number of module paths each, in forward order; e.g.
             ``['backbone.layer1', 'backbone.layer2', 'backbone.layer3']``.
@@ -79,12 +82,16 @@ class StableKD(BaseModel):
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None) -> None:
         with DefaultScope.overwrite_default_scope(_task_scope()):
-            student_model = MODELS.build(student)
-            teacher_model = MODELS.build(teacher)
+            student_model = MODELS.build(resolve_model_cfg(student))
+            teacher_model = MODELS.build(resolve_model_cfg(teacher))
+            if data_preprocessor is None:
+                data_preprocessor = student_model.data_preprocessor
+            else:  # MMPretrain leaves the type to the classifier
+                data_preprocessor = dict(data_preprocessor)
+                data_preprocessor.setdefault(
+                    'type', type(student_model.data_preprocessor))
             super().__init__(
-                data_preprocessor=data_preprocessor
-                or student_model.data_preprocessor,
-                init_cfg=init_cfg)
+                data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         self.student = student_model
         self.teacher = teacher_model
         _check_same_classes(self.student, self.teacher)

@@ -1,0 +1,126 @@
+"""Shared fixtures: tiny generated data and real upstream-based configs."""
+import os
+import os.path as osp
+import textwrap
+
+import numpy as np
+import pytest
+from mmengine.config import Config
+from PIL import Image
+
+import mmstablekd  # noqa: F401  (registers the mmstablekd scope)
+
+ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+# Blocks of an MMPretrain ResNet(_CIFAR) cut after layer1..3; block 3 also
+# holds the neck and the head.
+RESNET_BOUNDARIES = ['backbone.layer1', 'backbone.layer2', 'backbone.layer3']
+RESNET_BLOCKS = {
+    0: ('backbone.conv1', 'backbone.bn1', 'backbone.layer1'),
+    1: ('backbone.layer2', ),
+    2: ('backbone.layer3', ),
+    3: ('backbone.layer4', 'neck', 'head'),
+}
+
+
+def block_of(param_name: str) -> int:
+    """Block index of a student parameter of a ResNet classifier."""
+    for block, prefixes in RESNET_BLOCKS.items():
+        if any(param_name.startswith(p + '.') for p in prefixes):
+            return block
+    raise KeyError(param_name)
+
+
+@pytest.fixture(scope='session')
+def image_folder(tmp_path_factory):
+    """A 4-class ImageNet-style folder of 32x32 PNGs (6 per class): each
+    class is a bright square in its own corner, on noise."""
+    root = tmp_path_factory.mktemp('images')
+    rng = np.random.default_rng(0)
+    for split in ('train', 'val'):
+        for label in range(4):
+            folder = root / split / f'class{label}'
+            folder.mkdir(parents=True)
+            for i in range(6):
+                img = rng.integers(0, 60, (32, 32, 3), dtype=np.uint8)
+                y, x = divmod(label, 2)
+                img[y * 16:y * 16 + 16, x * 16:x * 16 + 16] = 200
+                Image.fromarray(img).save(folder / f'{i}.png')
+    return str(root)
+
+
+def write_config(tmp_path, text: str, name: str = 'cfg.py') -> str:
+    path = osp.join(str(tmp_path), name)
+    with open(path, 'w') as f:
+        f.write(textwrap.dedent(text))
+    return path
+
+
+# A StableKD config written the way a user writes one: it inherits a real
+# MMPretrain config (student CIFAR ResNet-18, narrowed to keep tests fast)
+# and takes the teacher from another (CIFAR ResNet-34, wider than the
+# student at every boundary, so adapters are built).
+CLS_CONFIG = '''
+_base_ = ['mmpretrain::resnet/resnet18_8xb16_cifar10.py']
+custom_imports = dict(imports=['mmstablekd'])
+model = dict(
+    _delete_=True,
+    type='mmstablekd.StableKD',
+    student=dict(
+        cfg_path='mmpretrain::resnet/resnet18_8xb16_cifar10.py',
+        backbone=dict(base_channels=8, stem_channels=8),
+        head=dict(num_classes=4, in_channels=64)),
+    teacher=dict(
+        cfg_path='mmpretrain::resnet/resnet34_8xb16_cifar10.py',
+        backbone=dict(base_channels=16, stem_channels=16),
+        head=dict(num_classes=4, in_channels=128)),
+    teacher_ckpt={teacher_ckpt!r},
+    boundaries=dict(student={boundaries!r}, teacher={boundaries!r}),
+    output_losses=dict(kd=dict(student='head', teacher='head',
+                               loss=dict(type='KDLoss', temperature=4.0,
+                                         loss_weight=0.9))),
+    task_loss_weight=0.1)
+data_preprocessor = dict(num_classes=4)
+dataset = dict(_delete_=True, type='CustomDataset', data_root={data_root!r},
+               pipeline=[dict(type='LoadImageFromFile'),
+                         dict(type='PackInputs')])
+train_dataloader = dict(batch_size=4, num_workers=0,
+                        dataset=dict(dataset, data_prefix='train'))
+val_dataloader = dict(batch_size=8, num_workers=0,
+                      dataset=dict(dataset, data_prefix='val'))
+test_dataloader = val_dataloader
+train_cfg = dict(by_epoch=True, max_epochs=3, val_interval=1)
+param_scheduler = []
+optim_wrapper = dict(optimizer=dict(lr=0.01))
+default_hooks = dict(logger=dict(interval=1))
+randomness = dict(seed=0)
+'''
+
+
+@pytest.fixture
+def cls_config(tmp_path, image_folder):
+    """Factory: a parsed StableKD classification config (``Config``)."""
+
+    def make(teacher_ckpt=None, boundaries=RESNET_BOUNDARIES, extra=''):
+        write_config(
+            tmp_path,
+            CLS_CONFIG.format(
+                teacher_ckpt=teacher_ckpt,
+                boundaries=list(boundaries),
+                data_root=image_folder), 'base.py')
+        # `extra` is merged into the base as a user's child config would be
+        cfg = Config.fromfile(
+            write_config(tmp_path, "_base_ = ['./base.py']\n" +
+                         textwrap.dedent(extra)))
+        cfg.work_dir = str(tmp_path / 'work_dir')
+        return cfg
+
+    return make
+
+
+def build_model(cfg):
+    """Build ``cfg.model`` the way the Runner does (default scope set)."""
+    from mmengine.registry import DefaultScope, MODELS
+    with DefaultScope.overwrite_default_scope(cfg.default_scope):
+        model = dict(cfg.model)
+        model.setdefault('data_preprocessor', cfg.get('data_preprocessor'))
+        return MODELS.build(model)

@@ -1,0 +1,129 @@
+"""The teacher-fed block mechanism on a real MMPretrain ResNet pair."""
+import pytest
+import torch
+
+from conftest import block_of, build_model
+
+
+def _batch(model, n=4):
+    torch.manual_seed(0)
+    from mmpretrain.structures import DataSample
+    inputs = torch.rand(n, 3, 32, 32)
+    samples = [DataSample().set_gt_label(i % 4) for i in range(n)]
+    return inputs, samples
+
+
+def _grad_blocks(model, loss):
+    """Blocks of the student whose parameters get a non-zero gradient."""
+    params = dict(model.student.named_parameters())
+    grads = torch.autograd.grad(
+        loss, list(params.values()), retain_graph=True, allow_unused=True)
+    return {
+        block_of(name)
+        for name, g in zip(params, grads) if g is not None and g.abs().sum() > 0
+    }
+
+
+@pytest.fixture
+def model(cls_config):
+    return build_model(cls_config()).train()
+
+
+def test_decomposed_group_losses_touch_only_their_own_block(model):
+    model.set_groups([[0], [1], [2], [3]])
+    losses = model.loss(*_batch(model))
+    assert _grad_blocks(model, losses['loss_feat_b0']) == {0}
+    assert _grad_blocks(model, losses['loss_feat_b1']) == {1}
+    assert _grad_blocks(model, losses['loss_feat_b2']) == {2}
+    assert _grad_blocks(model, losses['loss_kd']) == {3}
+    assert _grad_blocks(model, losses['loss_ce']) == {3}
+
+
+def test_half_merged_groups_are_isolated_from_each_other(model):
+    model.set_groups([[0, 1], [2, 3]])
+    losses = model.loss(*_batch(model))
+    assert set(losses) == {'loss_ce', 'loss_kd', 'loss_feat_b1'}
+    assert _grad_blocks(model, losses['loss_feat_b1']) == {0, 1}
+    assert _grad_blocks(model, losses['loss_kd']) == {2, 3}
+
+
+def test_end_to_end_gradients_flow_through_every_block(model):
+    model.set_groups([[0, 1, 2, 3]])
+    losses = model.loss(*_batch(model))
+    assert set(losses) == {'loss_ce', 'loss_kd'}
+    assert _grad_blocks(model, losses['loss_kd']) == {0, 1, 2, 3}
+    assert _grad_blocks(model, losses['loss_ce']) == {0, 1, 2, 3}
+
+
+def test_decomposed_block_receives_the_teachers_feature(model):
+    model.set_groups([[0], [1], [2], [3]])
+    inputs, samples = _batch(model)
+    received = {}
+    hooks = [
+        model.student.backbone.get_submodule(name).register_forward_pre_hook(
+            lambda m, args, name=name: received.__setitem__(name, args[0]))
+        for name in ('layer2', 'layer3', 'layer4')
+    ]
+    teacher = {}
+    t_hooks = [
+        model.teacher.backbone.get_submodule(name).register_forward_hook(
+            lambda m, a, out, name=name: teacher.__setitem__(name, out))
+        for name in ('layer1', 'layer2', 'layer3')
+    ]
+    model.loss(inputs, samples)
+    for h in hooks + t_hooks:
+        h.remove()
+    for j, (consumer, boundary) in enumerate(
+            zip(('layer2', 'layer3', 'layer4'), ('layer1', 'layer2',
+                                                 'layer3'))):
+        # widths differ (teacher 2x wider): the input adapter maps it
+        expected = model.input_adapters[str(j)](teacher[boundary])
+        torch.testing.assert_close(received[consumer], expected)
+        assert received[consumer].shape[1] == model.student_plan.channels[j]
+
+
+def test_merged_block_receives_the_students_own_feature(model):
+    model.set_groups([[0, 1], [2, 3]])
+    inputs, samples = _batch(model)
+    received, own = {}, {}
+    model.student.backbone.layer2.register_forward_pre_hook(
+        lambda m, args: received.__setitem__('layer2', args[0]))
+    model.student.backbone.layer1.register_forward_hook(
+        lambda m, a, out: own.__setitem__('layer1', out))
+    model.loss(inputs, samples)
+    assert received['layer2'] is own['layer1']
+
+
+def test_predict_and_tensor_modes_use_the_plain_student(model):
+    model.set_groups([[0], [1], [2], [3]])
+    model.eval()
+    inputs, samples = _batch(model)
+    with torch.no_grad():
+        ours = model(inputs, samples, mode='tensor')
+        plain = model.student(inputs, samples, mode='tensor')
+        predictions = model(inputs, samples, mode='predict')
+    torch.testing.assert_close(ours, plain)
+    assert len(predictions) == len(samples)
+    assert predictions[0].pred_score.shape == (4, )
+
+
+def test_teacher_is_frozen_in_eval_mode_and_not_optimised(model):
+    model.train()
+    assert not model.teacher.training
+    assert all(not m.training for m in model.teacher.modules())
+    assert all(not p.requires_grad for p in model.teacher.parameters())
+    trainable = {id(p) for p in model.parameters() if p.requires_grad}
+    assert not trainable & {id(p) for p in model.teacher.parameters()}
+
+
+def test_adapters_exist_only_where_widths_differ(cls_config):
+    wide = build_model(cls_config())
+    assert sorted(wide.input_adapters) == ['0', '1', '2']
+    # ResNet-34 teacher at the student's width: no adapters at all
+    same = build_model(
+        cls_config(extra='''
+            model = dict(teacher=dict(backbone=dict(base_channels=8,
+                                                    stem_channels=8),
+                                      head=dict(in_channels=64)))
+        '''))
+    assert len(same.input_adapters) == 0 and len(same.output_adapters) == 0

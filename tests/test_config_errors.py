@@ -1,0 +1,88 @@
+"""Mistaken configs and files fail at build time with a message that names
+the problem and the fix."""
+import pytest
+import torch
+
+from conftest import build_model
+from mmstablekd.models.blocks import check_groups
+from mmstablekd.engine.hooks import RecompositionHook
+
+
+@pytest.mark.parametrize('extra, message', [
+    ("model = dict(boundaries=dict(student=['backbone.layr1', "
+     "'backbone.layer2', 'backbone.layer3']))",
+     "no module at 'backbone.layr1'. Closest existing paths: "
+     "['backbone.layer1'"),
+    ("model = dict(boundaries=dict(student=['backbone.layer1', "
+     "'backbone.layer2']))",
+     'need the same, non-zero number of boundaries'),
+    ("model = dict(boundaries=dict(student=['backbone.layer2', "
+     "'backbone.layer1', 'backbone.layer3']))",
+     'not in forward order; the forward pass reaches them as '
+     "['backbone.layer1', 'backbone.layer2', 'backbone.layer3']"),
+    ("model = dict(adapter=None)",
+     'Channel counts differ at boundary 0'),
+    ("model = dict(teacher=dict(head=dict(num_classes=5)))",
+     'different numbers of classes (head.num_classes: student 4, '
+     'teacher 5)'),
+    ("model = dict(boundaries=dict(teacher=['backbone.layer1', "
+     "'backbone.layer2', 'backbone.layer3.0']), "
+     "teacher=dict(backbone=dict(strides=(1, 2, 1, 2))))",
+     'Spatial sizes differ at boundary 2'),
+    ("model = dict(boundaries=dict(student=['backbone.layer1', "
+     "'backbone.layer2', 'neck']))",
+     "boundary 'neck'"),
+])
+def test_bad_model_config_fails_at_build(cls_config, extra, message):
+    with pytest.raises(ValueError) as err:
+        build_model(cls_config(extra=extra))
+    assert message in str(err.value)
+
+
+def test_grouping_that_is_not_an_ordered_partition_is_refused():
+    for bad in ([[0], [2], [1], [3]], [[0, 1], [1, 2, 3]], [[0, 1, 2]],
+                [[0], [], [1, 2, 3]], [[0, 2], [1, 3]]):
+        with pytest.raises(ValueError, match='not an ordered partition'):
+            check_groups(bad, 4)
+    assert check_groups([[0], [1, 2], [3]], 4) == ((0, ), (1, 2), (3, ))
+
+
+@pytest.mark.parametrize('stages, message', [
+    ([dict(begin=2, groups=[[0, 1, 2, 3]])], 'start at 0'),
+    ([dict(begin=0, groups=[[0], [1], [2], [3]]),
+      dict(begin=0, groups=[[0, 1, 2, 3]])], 'strictly increase'),
+    ([dict(begin=0, groups=[[0], [1], [2], [3]]),
+      dict(begin=5, groups=[[0, 1], [2, 3]]),
+      dict(begin=3, groups=[[0, 1, 2, 3]])], 'strictly increase'),
+    ([dict(start=0, groups=[[0]])], 'dict(begin=..., groups'),
+])
+def test_malformed_stages_are_refused(stages, message):
+    with pytest.raises(ValueError, match=message.replace('(', r'\(')
+                       .replace('.', r'\.')):
+        RecompositionHook(stages)
+
+
+def test_missing_teacher_checkpoint_is_an_error(cls_config, tmp_path):
+    missing = str(tmp_path / 'nope.pth')
+    with pytest.raises(FileNotFoundError, match='teacher_ckpt .* does not '
+                       'exist'):
+        build_model(cls_config(teacher_ckpt=missing))
+
+
+def test_corrupt_teacher_checkpoint_is_an_error(cls_config, tmp_path):
+    path = tmp_path / 'corrupt.pth'
+    path.write_bytes(b'not a checkpoint at all')
+    with pytest.raises(RuntimeError, match='truncated or not a PyTorch'):
+        build_model(cls_config(teacher_ckpt=str(path)))
+
+
+def test_teacher_checkpoint_of_another_architecture_is_an_error(
+        cls_config, tmp_path):
+    student = build_model(cls_config()).student
+    path = str(tmp_path / 'student.pth')
+    torch.save({'state_dict': student.state_dict()}, path)
+    with pytest.raises(ValueError) as err:
+        build_model(cls_config(teacher_ckpt=path))
+    msg = str(err.value)
+    assert 'does not match the teacher config' in msg
+    assert 'missing keys' in msg and 'shape mismatches' in msg

@@ -1,0 +1,129 @@
+"""StableKD through a real MMEngine Runner, from mmpretrain:: configs."""
+import copy
+import glob
+import os.path as osp
+
+import pytest
+import torch
+from mmengine.hooks import Hook
+from mmengine.runner import Runner
+
+from conftest import build_model
+
+SCHEDULE = '''
+custom_hooks = [dict(type='mmstablekd.RecompositionHook', by_epoch={by_epoch},
+                     stages=[dict(begin=0, groups=[[0], [1], [2], [3]]),
+                             dict(begin={b1}, groups=[[0, 1], [2, 3]]),
+                             dict(begin={b2}, groups=[[0, 1, 2, 3]])])]
+'''
+
+
+class GroupsLog(Hook):
+    """Records (epoch, iter, groups) at every training iteration."""
+    priority = 'LOWEST'
+
+    def __init__(self):
+        self.seen = []
+
+    def before_train_iter(self, runner, batch_idx, data_batch=None):
+        self.seen.append((runner.epoch, runner.iter, runner.model.groups))
+
+
+@pytest.fixture
+def teacher_ckpt(cls_config, tmp_path):
+    """A teacher checkpoint as MMEngine writes it (state_dict + meta +
+    message hub), from the teacher network of the test config."""
+    model = build_model(cls_config())
+    path = str(tmp_path / 'teacher.pth')
+    torch.save({'state_dict': model.teacher.state_dict(), 'meta': {}}, path)
+    return path
+
+
+def _runner(cfg):
+    runner = Runner.from_cfg(cfg)
+    log = GroupsLog()
+    runner.register_hook(log)
+    return runner, log
+
+
+E2E, HALF, DEC = ((0, 1, 2, 3), ), ((0, 1), (2, 3)), ((0, ), (1, ), (2, ),
+                                                         (3, ))
+
+
+def test_hook_switches_groupings_at_epochs_and_runner_trains(
+        cls_config, teacher_ckpt):
+    cfg = cls_config(teacher_ckpt, extra=SCHEDULE.format(
+        by_epoch=True, b1=1, b2=2))
+    runner, log = _runner(cfg)
+    runner.train()
+    by_epoch = {epoch: groups for epoch, _, groups in log.seen}
+    assert by_epoch == {0: DEC, 1: HALF, 2: E2E}
+    assert len(log.seen) == 3 * 6  # 24 images / batch 4, 3 epochs
+    # evaluated and checkpointed every epoch
+    assert 'val/accuracy/top1' in runner.message_hub.log_scalars
+    assert sorted(osp.basename(p) for p in glob.glob(
+        osp.join(cfg.work_dir, 'epoch_*.pth'))) == [
+            'epoch_1.pth', 'epoch_2.pth', 'epoch_3.pth'
+        ]
+    logs = open(glob.glob(osp.join(cfg.work_dir, '*', '*.log'))[0]).read()
+    assert 'epoch 1 starts stage 1, groups [[0, 1], [2, 3]]' in logs
+    assert 'loss_feat_b0' in logs and 'loss_kd' in logs and 'loss_ce' in logs
+    assert 'accuracy/top1' in logs
+
+
+def test_hook_switches_by_iteration_and_resume_lands_in_the_right_stage(
+        cls_config, teacher_ckpt):
+    extra = SCHEDULE.format(by_epoch=False, b1=3, b2=6) + '''
+train_cfg = dict(_delete_=True, type='IterBasedTrainLoop', max_iters=8,
+                 val_interval=4)
+default_hooks = dict(checkpoint=dict(by_epoch=False, interval=4))
+'''
+    cfg = cls_config(teacher_ckpt, extra=extra)
+    runner, log = _runner(cfg)
+    runner.train()
+    assert [g for _, _, g in log.seen] == [DEC] * 3 + [HALF] * 3 + [E2E] * 2
+    ckpt = osp.join(cfg.work_dir, 'iter_4.pth')
+    assert osp.isfile(ckpt)
+
+    # resume at iteration 4, in the half-merged stage, from a fresh runner
+    cfg = cls_config(teacher_ckpt, extra=extra)
+    cfg.resume, cfg.load_from = True, ckpt
+    runner, log = _runner(cfg)
+    assert runner.model.groups == E2E  # the default, before training
+    runner.train()
+    assert [(i, g) for _, i, g in log.seen] == [(4, HALF), (5, HALF),
+                                                (6, E2E), (7, E2E)]
+
+
+class StateAtStart(Hook):
+    """Keeps the model and optimizer state as training (re)starts."""
+
+    def before_train(self, runner):
+        self.model = {k: v.clone() for k, v in runner.model.state_dict().items()}
+        self.optimizer = copy.deepcopy(runner.optim_wrapper.state_dict())
+
+
+def test_resume_restores_weights_optimizer_and_epoch(cls_config,
+                                                     teacher_ckpt):
+    cfg = cls_config(teacher_ckpt, extra=SCHEDULE.format(
+        by_epoch=True, b1=1, b2=2))
+    runner, _ = _runner(cfg)
+    runner.train()
+
+    cfg = cls_config(teacher_ckpt, extra=SCHEDULE.format(
+        by_epoch=True, b1=1, b2=2))
+    cfg.train_cfg.max_epochs = 4
+    cfg.resume, cfg.load_from = True, osp.join(cfg.work_dir, 'epoch_3.pth')
+    runner, log = _runner(cfg)
+    start = StateAtStart()
+    runner.register_hook(start)
+    runner.train()
+    saved = torch.load(cfg.load_from, weights_only=True)
+    for k, v in saved['state_dict'].items():
+        torch.testing.assert_close(start.model[k], v)
+    momentum = saved['optimizer']['state']
+    assert momentum and all(
+        torch.equal(start.optimizer['state'][i]['momentum_buffer'],
+                    momentum[i]['momentum_buffer']) for i in momentum)
+    assert [e for e, _, _ in log.seen] == [3] * 6  # only the 4th epoch ran
+    assert all(g == E2E for _, _, g in log.seen)
