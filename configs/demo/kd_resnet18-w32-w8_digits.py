@@ -7,7 +7,7 @@ model = dict(
     student={{_base_.model}},
     teacher=dict(cfg_path='{{ fileDirname }}/resnet18-w32_digits_teacher.py'),
     # written by `tools/train.py configs/demo/resnet18-w32_digits_teacher.py`
-    teacher_ckpt='work_dirs/resnet18-w32_digits_teacher/epoch_6.pth',
+    teacher_ckpt='work_dirs/resnet18-w32_digits_teacher/epoch_8.pth',
     boundaries=dict(
         student=['backbone.layer1', 'backbone.layer2', 'backbone.layer3'],
         teacher=['backbone.layer1', 'backbone.layer2', 'backbone.layer3']),

@@ -1,0 +1,138 @@
+"""Iteration time and peak memory of StableKD's decomposed grouping vs plain
+(end-to-end) KD on the same pair and batch, measured side by side.
+
+    python benchmarks/iteration_cost.py [--config CFG] [--batch 64] [--iters 20]
+
+Time: both groupings alternate in one process (KD, StableKD, KD, ...), so
+machine noise hits both alike; the ratio of the medians is reported. Memory:
+each grouping trains in a fresh subprocess; the peak resident memory grown
+during training (above the process after building the model) is compared.
+The teacher keeps random weights (costs do not depend on them).
+"""
+import argparse
+import json
+import os.path as osp
+import resource
+import statistics
+import subprocess
+import sys
+import time
+
+import torch
+
+ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+DEFAULT_CONFIG = osp.join(
+    ROOT, 'configs/stablekd/mmpretrain/stablekd_resnet50-resnet18_cifar100.py')
+
+
+def build(config: str):
+    from mmengine.config import Config
+    from mmengine.registry import DefaultScope, MODELS
+    import mmstablekd  # noqa: F401
+    cfg = Config.fromfile(config)
+    model_cfg = dict(cfg.model, teacher_ckpt=None)
+    model_cfg.setdefault('data_preprocessor', cfg.get('data_preprocessor'))
+    with DefaultScope.overwrite_default_scope(cfg.default_scope):
+        model = MODELS.build(model_cfg)
+    stages = [h for h in cfg.get('custom_hooks', [])
+              if h['type'].endswith('RecompositionHook')]
+    decomposed = stages[0]['stages'][0]['groups'] if stages else None
+    return model.train(), decomposed
+
+
+def make_batch(model, batch: int, size: int):
+    from mmpretrain.structures import DataSample
+    num_classes = model.student.head.num_classes
+    inputs = torch.rand(batch, 3, size, size)
+    samples = [DataSample().set_gt_label(i % num_classes)
+               for i in range(batch)]
+    return inputs, samples
+
+
+def step(model, optimizer, inputs, samples) -> float:
+    start = time.perf_counter()
+    losses = model.loss(inputs, samples)
+    loss, _ = model.parse_losses(losses)
+    optimizer.zero_grad()
+    loss.backward()
+    optimizer.step()
+    return time.perf_counter() - start
+
+
+def rss_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def measure_memory(args) -> None:
+    """Child process: print peak RSS growth of training one grouping."""
+    model, decomposed = build(args.config)
+    model.set_groups(decomposed if args.grouping == 'stablekd' else
+                     [list(range(model.num_blocks))])
+    optimizer = torch.optim.SGD(
+        [p for p in model.parameters() if p.requires_grad], lr=0.01)
+    batch = make_batch(model, args.batch, args.size)
+    before = rss_mib()
+    for _ in range(3):
+        step(model, optimizer, *batch)
+    print(json.dumps(dict(peak_growth_mib=rss_mib() - before,
+                          peak_mib=rss_mib())))
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('--config', default=DEFAULT_CONFIG)
+    parser.add_argument('--batch', type=int, default=64)
+    parser.add_argument('--size', type=int, default=32)
+    parser.add_argument('--iters', type=int, default=20)
+    parser.add_argument('--grouping', help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.grouping:
+        return measure_memory(args)
+
+    model, decomposed = build(args.config)
+    if decomposed is None:
+        sys.exit(f'{args.config} has no RecompositionHook stages')
+    groupings = {'KD': [list(range(model.num_blocks))],
+                 'StableKD': decomposed}
+    optimizer = torch.optim.SGD(
+        [p for p in model.parameters() if p.requires_grad], lr=0.01)
+    batch = make_batch(model, args.batch, args.size)
+    times = {name: [] for name in groupings}
+    for i in range(args.iters + 2):
+        for name, groups in groupings.items():
+            model.set_groups(groups)
+            seconds = step(model, optimizer, *batch)
+            if i >= 2:  # warm-up
+                times[name].append(seconds)
+
+    memory = {}
+    for name in groupings:
+        out = subprocess.run(
+            [sys.executable, __file__, '--config', args.config, '--batch',
+             str(args.batch), '--size', str(args.size), '--grouping',
+             name.lower()], check=True, capture_output=True, text=True)
+        memory[name] = json.loads(out.stdout.strip().splitlines()[-1])
+
+    print(f'config: {osp.relpath(args.config, ROOT)}  batch {args.batch} '
+          f'x 3x{args.size}x{args.size}, {args.iters} timed iterations, '
+          f'{torch.get_num_threads()} threads')
+    print('| grouping | median iter (s) | peak RSS growth (MiB) | '
+          'peak RSS (MiB) |')
+    print('|---|---:|---:|---:|')
+    for name in groupings:
+        print(f'| {name} {groupings[name]} | '
+              f'{statistics.median(times[name]):.3f} | '
+              f'{memory[name]["peak_growth_mib"]:.0f} | '
+              f'{memory[name]["peak_mib"]:.0f} |')
+    time_ratio = statistics.median(times['StableKD']) / statistics.median(
+        times['KD'])
+    growth_ratio = memory['StableKD']['peak_growth_mib'] / max(
+        memory['KD']['peak_growth_mib'], 1e-9)
+    peak_ratio = memory['StableKD']['peak_mib'] / memory['KD']['peak_mib']
+    print(f'StableKD / KD: iteration time x{time_ratio:.3f} (target <= 1.10), '
+          f'peak RSS growth x{growth_ratio:.3f}, peak RSS x{peak_ratio:.3f} '
+          f'(target <= 1.15)')
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,5 @@
+# CIFAR ResNet-34 on CIFAR-100, to train the teacher of
+# kd/kd_resnet34-resnet18_cifar100.py (MMPretrain ships no such checkpoint):
+#   python tools/train.py configs/teachers/resnet34_8xb16_cifar100.py
+_base_ = ['mmpretrain::resnet/resnet50_8xb16_cifar100.py']
+model = dict(backbone=dict(depth=34), head=dict(in_channels=512))
