@@ -109,11 +109,23 @@ def test_predict_and_tensor_modes_use_the_plain_student(model):
 
 def test_teacher_is_frozen_in_eval_mode_and_not_optimised(model):
     model.train()
-    assert not model.teacher.training
     assert all(not m.training for m in model.teacher.modules())
     assert all(not p.requires_grad for p in model.teacher.parameters())
-    trainable = {id(p) for p in model.parameters() if p.requires_grad}
-    assert not trainable & {id(p) for p in model.teacher.parameters()}
+    teacher = {id(p) for p in model.teacher.parameters()}
+    assert not teacher & {id(p) for p in model.parameters()}
+    assert not any(k.startswith('teacher.') for k in model.state_dict())
+    before = [t.clone() for t in model.teacher.state_dict().values()]
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9,
+                                weight_decay=0.1)
+    for _ in range(2):
+        loss, _ = model.parse_losses(model.loss(*_batch(model)))
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    assert all(not m.training for m in model.teacher.modules())
+    # weights and BN running statistics alike
+    assert all(torch.equal(a, b)
+               for a, b in zip(before, model.teacher.state_dict().values()))
 
 
 def test_adapters_exist_only_where_widths_differ(cls_config):
@@ -127,3 +139,9 @@ def test_adapters_exist_only_where_widths_differ(cls_config):
                                       head=dict(in_channels=64)))
         '''))
     assert len(same.input_adapters) == 0 and len(same.output_adapters) == 0
+
+
+def test_device_and_dtype_moves_reach_the_teacher(model):
+    model.to(torch.float64)
+    assert next(model.teacher.parameters()).dtype == torch.float64
+    assert next(model.student.parameters()).dtype == torch.float64

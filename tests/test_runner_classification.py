@@ -61,6 +61,10 @@ def test_hook_switches_groupings_at_epochs_and_runner_trains(
     assert len(log.seen) == 3 * 6  # 24 images / batch 4, 3 epochs
     # evaluated and checkpointed every epoch
     assert 'val/accuracy/top1' in runner.message_hub.log_scalars
+    optimised = {id(p) for group in runner.optim_wrapper.param_groups
+                 for p in group['params']}
+    assert not optimised & {id(p) for p in runner.model.teacher.parameters()}
+    assert optimised >= {id(p) for p in runner.model.student.parameters()}
     assert sorted(osp.basename(p) for p in glob.glob(
         osp.join(cfg.work_dir, 'epoch_*.pth'))) == [
             'epoch_1.pth', 'epoch_2.pth', 'epoch_3.pth'

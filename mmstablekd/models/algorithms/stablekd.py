@@ -93,7 +93,11 @@ class StableKD(BaseModel):
             super().__init__(
                 data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         self.student = student_model
-        self.teacher = teacher_model
+        # Kept outside the module tree: the teacher is no trained state, so
+        # it stays out of parameters() (optimizer, DDP), state_dict()
+        # (checkpoints hold the student side only), init_weights() and
+        # train(); _apply() still moves it with the model.
+        self._teacher = (teacher_model, )
         _check_same_classes(self.student, self.teacher)
         if teacher_ckpt is not None:
             load_teacher_weights(self.teacher, teacher_ckpt)
@@ -101,8 +105,6 @@ class StableKD(BaseModel):
             MMLogger.get_current_instance().warning(
                 'StableKD: teacher_ckpt is None, the teacher keeps random '
                 'weights. Set teacher_ckpt for a real distillation.')
-        # The teacher keeps its checkpoint weights through init_weights().
-        self.teacher.is_init = True
         self.teacher.requires_grad_(False)
         self.teacher.eval()
 
@@ -164,11 +166,16 @@ class StableKD(BaseModel):
         return [group[-1] for group in self._groups[:-1]]
 
     # ------------------------------------------------------------- modes
-    def train(self, mode: bool = True) -> 'StableKD':
-        """Switch the student to ``mode``; the teacher stays in eval mode."""
-        super().train(mode)
-        self.teacher.eval()
-        return self
+    @property
+    def teacher(self) -> nn.Module:
+        """The frozen teacher, always in eval mode."""
+        return self._teacher[0]
+
+    def _apply(self, fn, *args, **kwargs):
+        """Device and dtype moves (``.to()``, ``.cuda()``) reach the
+        teacher too."""
+        self.teacher._apply(fn, *args, **kwargs)
+        return super()._apply(fn, *args, **kwargs)
 
     def forward(self,
                 inputs: torch.Tensor,
