@@ -131,3 +131,21 @@ def test_resume_restores_weights_optimizer_and_epoch(cls_config,
                     momentum[i]['momentum_buffer']) for i in momentum)
     assert [e for e, _, _ in log.seen] == [3] * 6  # only the 4th epoch ran
     assert all(g == E2E for _, _, g in log.seen)
+
+
+def test_load_from_evaluates_the_trained_student(cls_config, teacher_ckpt):
+    cfg = cls_config(teacher_ckpt)
+    cfg.train_cfg.max_epochs = 1
+    runner, _ = _runner(cfg)
+    runner.train()
+    trained = runner.val_loop.run()['accuracy/top1']
+
+    weights = runner.model.student.state_dict()
+
+    cfg = cls_config(teacher_ckpt)
+    cfg.load_from = osp.join(cfg.work_dir, 'epoch_1.pth')
+    tester = Runner.from_cfg(cfg)
+    tested = tester.test()['accuracy/top1']
+    assert tested == pytest.approx(trained)
+    for k, v in tester.model.student.state_dict().items():
+        torch.testing.assert_close(v, weights[k])
