@@ -35,10 +35,13 @@ if [[ ! -x $VENV/bin/python ]]; then
   "$PY" -m venv "$VENV"
 fi
 PIP=("$VENV/bin/python" -m pip --disable-pip-version-check)
-"${PIP[@]}" install -q --upgrade pip wheel ninja
+# Index locations a machine's pip.conf names but that do not exist are
+# reported once per package; that noise hides what matters.
+quiet() { "$@" 2> >(grep -v 'is ignored: it is neither a file nor a directory' >&2); }
+quiet "${PIP[@]}" install -q --upgrade pip wheel ninja
 
 say "installing torch (requirements/torch.txt)"
-"${PIP[@]}" install -q -r "$ROOT/requirements/torch.txt"
+quiet "${PIP[@]}" install -q -r "$ROOT/requirements/torch.txt"
 
 TAG=$("$VENV/bin/python" -c "import sys, torch; print(f'cp{sys.version_info.major}{sys.version_info.minor}-torch{torch.__version__}'.replace('+', '_'))")
 WHEEL_DIR=$CACHE/wheels/mmcv-$MMCV_VERSION-$TAG
@@ -54,21 +57,21 @@ exec "${MMSTABLEKD_REAL_CXX:-g++}" "${@/-std=c++17/-std=c++20}"
 EOF
     chmod +x "$WRAP/cxx"
     # mmcv's setup.py imports pkg_resources, which setuptools >= 70 no longer ships.
-    "${PIP[@]}" install -q 'setuptools<70'
+    quiet "${PIP[@]}" install -q 'setuptools<70'
     mkdir -p "$WHEEL_DIR.partial"
     CXX=$WRAP/cxx MMCV_WITH_OPS=1 MAX_JOBS=${MAX_JOBS:-$(nproc)} \
-      "${PIP[@]}" wheel --no-build-isolation --no-deps -w "$WHEEL_DIR.partial" "mmcv==$MMCV_VERSION"
+      quiet "${PIP[@]}" wheel --no-build-isolation --no-deps -w "$WHEEL_DIR.partial" "mmcv==$MMCV_VERSION"
     rm -rf "$WHEEL_DIR" && mv "$WHEEL_DIR.partial" "$WHEEL_DIR"
     rm -rf "$WRAP"
   else
     say "using cached mmcv wheel from $WHEEL_DIR"
   fi
-  "${PIP[@]}" install -q "$WHEEL_DIR"/mmcv-*.whl
+  quiet "${PIP[@]}" install -q "$WHEEL_DIR"/mmcv-*.whl
 fi
 
 say "installing requirements/runtime.txt, requirements/tests.txt and mmstablekd (develop mode)"
-"${PIP[@]}" install -q -r "$ROOT/requirements/runtime.txt" -r "$ROOT/requirements/tests.txt"
-"${PIP[@]}" install -q --no-build-isolation --no-deps -e "$ROOT"
+quiet "${PIP[@]}" install -q -r "$ROOT/requirements/runtime.txt" -r "$ROOT/requirements/tests.txt"
+quiet "${PIP[@]}" install -q --no-build-isolation --no-deps -e "$ROOT"
 
 "$VENV/bin/python" -c "import mmcv.ops, mmdet, mmpretrain, mmstablekd" \
   || { say "the environment in $VENV does not import; remove it and run again"; exit 1; }
