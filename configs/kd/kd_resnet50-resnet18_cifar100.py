@@ -18,6 +18,11 @@ model = dict(
     boundaries=dict(
         student=['backbone.layer1', 'backbone.layer2', 'backbone.layer3'],
         teacher=['backbone.layer1', 'backbone.layer2', 'backbone.layer3']),
+    # Widths differ: compare features at the student's width, against the
+    # teacher's feature through the input adapter (what the next block is
+    # fed). Cheaper than output adapters and seamless at merges; see
+    # StableKD's feat_space.
+    feat_space='student',
     output_losses=dict(
         kd=dict(
             student='head',

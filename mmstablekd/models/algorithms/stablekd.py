@@ -58,6 +58,15 @@ class StableKD(BaseModel):
             widths differ at a boundary: ``in_channels -> out_channels``,
             as input adapter (teacher -> student) and output adapter
             (student -> teacher). None makes a width mismatch an error.
+        feat_space (str): where ``feat_loss`` compares features when widths
+            differ. ``'teacher'`` (default): the student's feature through the
+            output adapter vs the teacher's. ``'student'``: the student's
+            feature vs the teacher's through the *input* adapter (detached:
+            the adapter learns only from the block it feeds), i.e. block b
+            learns to produce exactly what block b+1 is fed, which is also
+            what b+1 receives once they are merged. No output adapters are
+            built, which saves the compute and memory of teacher-width
+            copies of the student's features.
         keep_internal_losses (bool): also apply ``feat_loss`` at boundaries
             inside a group (after blocks are merged). Default: False.
         probe_input_shape (tuple): ``(C, H, W)`` of the dummy image used once
@@ -77,6 +86,7 @@ class StableKD(BaseModel):
                  task_loss_weight: float = 1.0,
                  task_loss_names: Dict[str, str] = dict(loss='loss_ce'),
                  adapter: Optional[dict] = dict(type='ConvBNAdapter'),
+                 feat_space: str = 'teacher',
                  keep_internal_losses: bool = False,
                  probe_input_shape: Sequence[int] = (3, 32, 32),
                  data_preprocessor: Optional[dict] = None,
@@ -110,8 +120,13 @@ class StableKD(BaseModel):
 
         self.student_plan, self.teacher_plan = _probe_pair(
             self.student, self.teacher, boundaries, tuple(probe_input_shape))
+        if feat_space not in ('teacher', 'student'):
+            raise ValueError(f"feat_space must be 'teacher' or 'student', "
+                             f'got {feat_space!r}.')
+        self.feat_space = feat_space
         self.input_adapters, self.output_adapters = _build_adapters(
-            self.student_plan, self.teacher_plan, adapter)
+            self.student_plan, self.teacher_plan, adapter,
+            output_adapters=feat_space == 'teacher')
         self.feat_loss = build_component(feat_loss)
         output_losses = output_losses or {}
         self.output_paths = {
@@ -210,9 +225,12 @@ class StableKD(BaseModel):
         }
         for j in self.supervised_boundaries():
             student_feat = student_out[self.student_plan.boundaries[j]]
-            losses[f'loss_feat_b{j}'] = self.feat_loss(
-                self._adapt(self.output_adapters, j, student_feat),
-                teacher_feats[j])
+            if self.feat_space == 'student':
+                pair = student_feat, feed(j).detach()
+            else:
+                pair = (self._adapt(self.output_adapters, j, student_feat),
+                        teacher_feats[j])
+            losses[f'loss_feat_b{j}'] = self.feat_loss(*pair)
         for name, (s_path, t_path) in self.output_paths.items():
             losses[f'loss_{name}'] = sum(
                 self.output_losses[name](s, t) for s, t in zip(
@@ -303,7 +321,7 @@ def _probe_pair(student, teacher, boundaries, input_shape):
 
 
 def _build_adapters(student_plan: BlockPlan, teacher_plan: BlockPlan,
-                    adapter: Optional[dict]):
+                    adapter: Optional[dict], output_adapters: bool):
     """Input (teacher -> student) and output (student -> teacher) adapters,
     keyed by boundary index, only where the widths differ."""
     inputs, outputs = nn.ModuleDict(), nn.ModuleDict()
@@ -320,6 +338,7 @@ def _build_adapters(student_plan: BlockPlan, teacher_plan: BlockPlan,
                 f' or choose boundaries of equal width.')
         inputs[str(j)] = build_component(
             adapter, in_channels=c_t, out_channels=c_s)
-        outputs[str(j)] = build_component(
-            adapter, in_channels=c_s, out_channels=c_t)
+        if output_adapters:
+            outputs[str(j)] = build_component(
+                adapter, in_channels=c_s, out_channels=c_t)
     return inputs, outputs
