@@ -96,23 +96,31 @@ randomness = dict(seed=0)
 '''
 
 
+def make_cls_config(folder, image_folder, teacher_ckpt=None,
+                    boundaries=RESNET_BOUNDARIES, extra=''):
+    """A parsed StableKD classification config (``Config``) whose files and
+    work dir live in ``folder``."""
+    write_config(
+        folder,
+        CLS_CONFIG.format(
+            teacher_ckpt=teacher_ckpt,
+            boundaries=list(boundaries),
+            data_root=image_folder), 'base.py')
+    # `extra` is merged into the base as a user's child config would be
+    cfg = Config.fromfile(
+        write_config(folder,
+                     "_base_ = ['./base.py']\n" + textwrap.dedent(extra)))
+    cfg.work_dir = osp.join(str(folder), 'work_dir')
+    return cfg
+
+
 @pytest.fixture
 def cls_config(tmp_path, image_folder):
-    """Factory: a parsed StableKD classification config (``Config``)."""
+    """Factory of :func:`make_cls_config` configs in the test's tmp dir."""
 
     def make(teacher_ckpt=None, boundaries=RESNET_BOUNDARIES, extra=''):
-        write_config(
-            tmp_path,
-            CLS_CONFIG.format(
-                teacher_ckpt=teacher_ckpt,
-                boundaries=list(boundaries),
-                data_root=image_folder), 'base.py')
-        # `extra` is merged into the base as a user's child config would be
-        cfg = Config.fromfile(
-            write_config(tmp_path, "_base_ = ['./base.py']\n" +
-                         textwrap.dedent(extra)))
-        cfg.work_dir = str(tmp_path / 'work_dir')
-        return cfg
+        return make_cls_config(tmp_path, image_folder, teacher_ckpt,
+                               boundaries, extra)
 
     return make
 

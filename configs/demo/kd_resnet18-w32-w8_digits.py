@@ -22,3 +22,6 @@ model = dict(
             teacher='head',
             loss=dict(type='KDLoss', temperature=4.0, loss_weight=0.9))),
     task_loss_weight=0.1)  # CE 0.1 / KD 0.9, the CIFAR-100 recipe
+
+# next to every checkpoint, a student-only one that plain MMPretrain loads
+default_hooks = dict(student_export=dict(type='mmstablekd.StudentExportHook'))

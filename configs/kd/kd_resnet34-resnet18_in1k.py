@@ -20,3 +20,6 @@ model = dict(
             teacher='head',
             loss=dict(type='KDLoss', temperature=1.0, loss_weight=0.5))),
     task_loss_weight=0.5)
+
+# next to every checkpoint, a student-only one that plain MMPretrain loads
+default_hooks = dict(student_export=dict(type='mmstablekd.StudentExportHook'))

@@ -42,3 +42,6 @@ param_scheduler = dict(
     gamma=0.1)
 train_cfg = dict(by_epoch=True, max_epochs=240, val_interval=1)
 auto_scale_lr = dict(base_batch_size=64)
+
+# next to every checkpoint, a student-only one that plain MMPretrain loads
+default_hooks = dict(student_export=dict(type='mmstablekd.StudentExportHook'))

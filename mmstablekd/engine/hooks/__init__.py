@@ -1,3 +1,4 @@
 from .recomposition_hook import RecompositionHook
+from .student_export_hook import StudentExportHook
 
-__all__ = ['RecompositionHook']
+__all__ = ['RecompositionHook', 'StudentExportHook']
