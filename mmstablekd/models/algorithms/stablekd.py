@@ -118,6 +118,7 @@ class StableKD(BaseModel):
         self.teacher.requires_grad_(False)
         self.teacher.eval()
 
+        self.probe_input_shape = tuple(probe_input_shape)
         self.student_plan, self.teacher_plan = _probe_pair(
             self.student, self.teacher, boundaries, tuple(probe_input_shape))
         if feat_space not in ('teacher', 'student'):

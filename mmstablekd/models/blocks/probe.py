@@ -43,10 +43,14 @@ class BlockPlan:
         shapes (list[torch.Size]): each boundary's output shape for the
             probe batch, ``(1, C, H, W)``.
         consumers (dict[str, Consumer]): by module path.
+        module_blocks (dict[str, int]): the block of every module the probe
+            ran, by path; modules after ``extract_feat`` (the head) are not
+            listed and belong to the last block.
     """
     boundaries: List[str]
     shapes: List[torch.Size]
     consumers: Dict[str, Consumer]
+    module_blocks: Dict[str, int] = field(default_factory=dict)
 
     @property
     def num_blocks(self) -> int:
@@ -77,6 +81,7 @@ def probe_blocks(model: nn.Module, boundaries: List[str],
     modules = {path: get_module(model, path, role) for path in boundaries}
     outputs: Dict[str, torch.Tensor] = {}
     seen: Dict[str, Consumer] = {}
+    module_blocks: Dict[str, int] = {}
 
     def record(path):
 
@@ -88,6 +93,7 @@ def probe_blocks(model: nn.Module, boundaries: List[str],
     def find_consumer(name):
 
         def hook(module, args, kwargs):
+            module_blocks.setdefault(name, len(outputs))
             received = {id(t) for t in iter_tensors((args, kwargs))}
             hits = [
                 j for j, path in enumerate(boundaries)
@@ -141,7 +147,7 @@ def probe_blocks(model: nn.Module, boundaries: List[str],
                 f"module's forward, or it is the last module of "
                 f'extract_feat). Choose boundaries whose outputs are passed '
                 f'to a following module, e.g. ResNet stages.')
-    return BlockPlan(list(boundaries), shapes, consumers)
+    return BlockPlan(list(boundaries), shapes, consumers, module_blocks)
 
 
 def _check_reached(boundaries, outputs, role):

@@ -1,0 +1,88 @@
+"""Print the block plan of a StableKD config, without training.
+
+    python tools/analysis/inspect_blocks.py CONFIG [--cfg-options k=v ...]
+
+Builds student and teacher (the teacher checkpoint is not loaded unless
+--load-teacher is given), traces one dummy forward, and prints for every
+boundary the module paths, output shapes and adapters, the modules that
+start each block, and the student's parameters per block. A config with a
+problem (unknown path, out-of-order or unreached boundary, shape mismatch,
+...) prints the problem and exits with status 1.
+"""
+import argparse
+import sys
+from collections import Counter
+
+from mmengine.config import Config, DictAction
+from mmengine.registry import MODELS, DefaultScope
+
+import mmstablekd  # noqa: F401
+
+
+def build(cfg: Config, load_teacher: bool):
+    model_cfg = dict(cfg.model)
+    if not load_teacher:
+        model_cfg['teacher_ckpt'] = None
+    model_cfg.setdefault('data_preprocessor', cfg.get('data_preprocessor'))
+    with DefaultScope.overwrite_default_scope(cfg.get('default_scope')):
+        return MODELS.build(model_cfg)
+
+
+def block_params(model) -> Counter:
+    """Student parameters per block (modules the probe did not reach, e.g.
+    the head, are counted in the last block)."""
+    blocks = model.student_plan.module_blocks
+    counts = Counter()
+    for name, param in model.student.named_parameters():
+        module = name.rsplit('.', 1)[0]
+        counts[blocks.get(module, model.num_blocks - 1)] += param.numel()
+    return counts
+
+
+def report(model) -> str:
+    s_plan, t_plan = model.student_plan, model.teacher_plan
+    lines = ['| boundary | student module | student output | teacher module '
+             '| teacher output | adapters |', '|---|---|---|---|---|---|']
+    for j in range(model.num_blocks - 1):
+        adapters = [kind for kind, table in (('input', model.input_adapters),
+                                             ('output', model.output_adapters))
+                    if str(j) in table]
+        lines.append(
+            f'| {j} | {s_plan.boundaries[j]} | {tuple(s_plan.shapes[j][1:])} '
+            f'| {t_plan.boundaries[j]} | {tuple(t_plan.shapes[j][1:])} | '
+            f'{", ".join(adapters) or "none"} |')
+    params = block_params(model)
+    starts = {}
+    for name, consumer in s_plan.consumers.items():
+        starts.setdefault(consumer.block, []).append(name)
+    lines += ['', '| block | fed at (student modules) | student parameters |',
+              '|---|---|---:|']
+    for b in range(model.num_blocks):
+        fed = ', '.join(starts.get(b, [])) or '(input image)'
+        lines.append(f'| {b} | {fed} | {params[b]:,} |')
+    shape = (1, *model.probe_input_shape)
+    lines.append(f'\nprobe input: {shape}; groups without a schedule: '
+                 f'{[list(g) for g in model.groups]}')
+    return '\n'.join(lines)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('config')
+    parser.add_argument('--load-teacher', action='store_true',
+                        help='also load and check teacher_ckpt')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction)
+    args = parser.parse_args()
+    cfg = Config.fromfile(args.config)
+    if args.cfg_options:
+        cfg.merge_from_dict(args.cfg_options)
+    try:
+        model = build(cfg, args.load_teacher)
+    except (ValueError, KeyError, FileNotFoundError, RuntimeError) as err:
+        print(f'PROBLEM: {err}')
+        sys.exit(1)
+    print(report(model))
+
+
+if __name__ == '__main__':
+    main()
