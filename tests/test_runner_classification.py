@@ -149,3 +149,34 @@ def test_load_from_evaluates_the_trained_student(cls_config, teacher_ckpt):
     assert tested == pytest.approx(trained)
     for k, v in tester.model.student.state_dict().items():
         torch.testing.assert_close(v, weights[k])
+
+
+class PoisonFeatureLoss(Hook):
+    """From the second epoch on, the feature loss returns NaN."""
+
+    def before_train_epoch(self, runner):
+        if runner.epoch == 1:
+            runner.model.feat_loss.loss_weight = float('nan')
+
+
+def test_non_finite_loss_stops_training_and_keeps_the_last_checkpoint(
+        cls_config, teacher_ckpt):
+    cfg = cls_config(teacher_ckpt, extra='''
+custom_hooks = [dict(type='mmstablekd.RecompositionHook',
+                     stages=[dict(begin=0, groups=[[0], [1], [2], [3]])])]
+''')
+    runner, _ = _runner(cfg)
+    runner.register_hook(PoisonFeatureLoss())
+    with pytest.raises(FloatingPointError) as err:
+        runner.train()
+    assert 'loss_feat_b0 = nan (group [0])' in str(err.value)
+    assert 'groups [[0], [1], [2], [3]]' in str(err.value)
+    ckpt = osp.join(cfg.work_dir, 'epoch_1.pth')
+    assert not osp.exists(osp.join(cfg.work_dir, 'epoch_2.pth'))
+    saved = torch.load(ckpt, weights_only=True)['state_dict']
+    assert all(torch.isfinite(v).all() for v in saved.values()
+               if v.is_floating_point())
+    # the update that would have used the NaN never happened
+    for k, v in runner.model.state_dict().items():
+        if v.is_floating_point():
+            assert torch.isfinite(v).all(), k

@@ -237,7 +237,29 @@ class StableKD(BaseModel):
                 self.output_losses[name](s, t) for s, t in zip(
                     iter_tensors(student_out[s_path]),
                     iter_tensors(teacher_out[t_path])))
+        self._check_finite(losses)
         return losses
+
+    def _check_finite(self, losses: Dict[str, torch.Tensor]) -> None:
+        """Stop before the backward pass when a loss is NaN or infinite, so
+        that no weight and no checkpoint is touched by it."""
+        values = {k: torch.stack([t.detach().float().sum()
+                                  for t in iter_tensors(v)]).sum()
+                  for k, v in losses.items() if 'loss' in k}
+        if torch.isfinite(torch.stack(list(values.values()))).all():
+            return
+        bad = [k for k, v in values.items() if not torch.isfinite(v)]
+        ends = {f'loss_feat_b{g[-1]}': list(g) for g in self._groups}
+        where = ', '.join(
+            f'{k} = {values[k].item()} (group '
+            f'{ends.get(k, list(self._groups[-1]))})' for k in bad)
+        groups = [list(g) for g in self._groups]
+        raise FloatingPointError(
+            f'Non-finite loss: {where}; groups {groups}. Training stopped before the update, so the '
+            f'weights and the checkpoints written so far are intact. Lower '
+            f'the learning rate or that loss\'s loss_weight, or use '
+            f'FeatureMSELoss(normalize=True), then resume from the last '
+            f'checkpoint.')
 
     def _run_teacher(self, inputs, data_samples) -> dict:
         """Run the teacher (eval, no grad) only as far as its last recorded
