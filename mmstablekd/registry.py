@@ -3,13 +3,14 @@
 Each one is a child of MMEngine's root registry and declares ``locations``,
 so ``type='mmstablekd.StableKD'`` imports the code that registers it.
 """
+from mmengine.registry import DATA_SAMPLERS as MMENGINE_DATA_SAMPLERS
 from mmengine.registry import DATASETS as MMENGINE_DATASETS
 from mmengine.registry import HOOKS as MMENGINE_HOOKS
 from mmengine.registry import METRICS as MMENGINE_METRICS
 from mmengine.registry import MODELS as MMENGINE_MODELS
 from mmengine.registry import Registry
 
-__all__ = ['MODELS', 'HOOKS', 'DATASETS', 'METRICS']
+__all__ = ['MODELS', 'HOOKS', 'DATASETS', 'DATA_SAMPLERS', 'METRICS']
 
 # algorithms, connectors, losses and loss aggregators
 MODELS = Registry(
@@ -20,5 +21,10 @@ HOOKS = Registry(
 # the embedded demo data and dataset wrappers
 DATASETS = Registry(
     'dataset', parent=MMENGINE_DATASETS, locations=['mmstablekd.datasets'])
+# data-efficiency runs: class-balanced subsets of any training set
+DATA_SAMPLERS = Registry(
+    'data sampler',
+    parent=MMENGINE_DATA_SAMPLERS,
+    locations=['mmstablekd.datasets'])
 METRICS = Registry(
     'metric', parent=MMENGINE_METRICS, locations=['mmstablekd.evaluation'])
