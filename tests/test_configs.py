@@ -57,3 +57,12 @@ def test_digits_split_is_fixed_stratified_and_disjoint():
                    for i in range(len(test)))
     again = DigitsDataset(split='test')
     assert (again.get_data_info(5)['img'] == test.get_data_info(5)['img']).all()
+
+
+def test_configs_and_tools_ship_inside_the_package():
+    import mmstablekd
+    mim = osp.join(osp.dirname(mmstablekd.__file__), '.mim')
+    for rel in ('configs/demo/stablekd_resnet18-w32-w8_digits.py',
+                'configs/kd/kd_resnet50-resnet18_cifar100.py',
+                'tools/train.py', 'tools/dist_train.sh'):
+        assert osp.isfile(osp.join(mim, rel)), rel
