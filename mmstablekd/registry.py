@@ -8,9 +8,12 @@ from mmengine.registry import DATASETS as MMENGINE_DATASETS
 from mmengine.registry import HOOKS as MMENGINE_HOOKS
 from mmengine.registry import METRICS as MMENGINE_METRICS
 from mmengine.registry import MODELS as MMENGINE_MODELS
+from mmengine.registry import OPTIM_WRAPPERS as MMENGINE_OPTIM_WRAPPERS
 from mmengine.registry import Registry
 
-__all__ = ['MODELS', 'HOOKS', 'DATASETS', 'DATA_SAMPLERS', 'METRICS']
+__all__ = [
+    'MODELS', 'HOOKS', 'DATASETS', 'DATA_SAMPLERS', 'METRICS', 'OPTIM_WRAPPERS'
+]
 
 # algorithms, connectors, losses and loss aggregators
 MODELS = Registry(
@@ -28,3 +31,8 @@ DATA_SAMPLERS = Registry(
     locations=['mmstablekd.datasets'])
 METRICS = Registry(
     'metric', parent=MMENGINE_METRICS, locations=['mmstablekd.evaluation'])
+# mixed precision without CUDA
+OPTIM_WRAPPERS = Registry(
+    'optim_wrapper',
+    parent=MMENGINE_OPTIM_WRAPPERS,
+    locations=['mmstablekd.engine.optimizers'])

@@ -12,8 +12,8 @@ def setup_launcher(cfg: Config) -> None:
       process group is initialised here with ``gloo`` (from torchrun's
       ``RANK``/``WORLD_SIZE``/``MASTER_ADDR``/``MASTER_PORT``), and DDP wraps
       the model with ``device_ids=None``.
-    - ``--amp`` without CUDA: autocast to bfloat16 on the CPU (fp16 autocast
-      is a CUDA feature).
+    - ``--amp`` without CUDA: MMEngine's ``AmpOptimWrapper`` needs a GPU;
+      ``mmstablekd.AutocastOptimWrapper`` autocasts to bfloat16 on the CPU.
     """
     if torch.cuda.is_available():
         return
@@ -28,4 +28,6 @@ def setup_launcher(cfg: Config) -> None:
         cfg.env_cfg.dist_cfg.backend = 'gloo'
     optim_wrapper = cfg.get('optim_wrapper') or {}
     if optim_wrapper.get('type') == 'AmpOptimWrapper':
-        optim_wrapper.setdefault('dtype', 'bfloat16')
+        optim_wrapper.type = 'mmstablekd.AutocastOptimWrapper'
+        optim_wrapper.pop('loss_scale', None)
+        optim_wrapper.dtype = 'bfloat16'
