@@ -173,6 +173,13 @@ class StableKD(BaseModel):
         """Train with ``groups`` from the next forward pass on."""
         self._groups = self.check_groups(groups)
 
+    def may_leave_parameters_unused(self) -> bool:
+        """Whether some grouping trains without some parameter: an adapter
+        at boundary j works only while j ends a group, so the end-to-end
+        grouping (which every schedule reaches) uses none. DDP then needs
+        ``find_unused_parameters``."""
+        return len(self.input_adapters) + len(self.output_adapters) > 0
+
     def supervised_boundaries(self) -> List[int]:
         """Boundaries whose feature loss is active in the current grouping:
         every group end but the last (and, with ``keep_internal_losses``,

@@ -1,0 +1,3 @@
+from .distill_data_parallel import DistillDataParallel
+
+__all__ = ['DistillDataParallel']

@@ -1,0 +1,122 @@
+"""Two processes on the CPU through tools/dist_train.sh (torchrun + gloo)."""
+import os
+import os.path as osp
+import socket
+import subprocess
+import sys
+import textwrap
+
+import torch
+from mmengine.runner import Runner
+
+from conftest import ROOT, make_cls_config
+
+# Imported by the training processes (custom_imports): saves each rank's
+# trainable parameters and the wrapper's find_unused_parameters at the end.
+RANK_PROBE = '''
+import torch
+from mmengine.hooks import Hook
+from mmengine.registry import HOOKS
+
+
+@HOOKS.register_module()
+class SaveRankParams(Hook):
+
+    def before_train(self, runner):
+        module = getattr(runner.model, 'module', runner.model)
+        self.init = {k: v.detach().clone()
+                     for k, v in module.named_parameters()}
+
+    def after_train(self, runner):
+        model = runner.model
+        module = getattr(model, 'module', model)
+        torch.save({'params': {k: v.detach() for k, v in
+                               module.named_parameters()},
+                    'init': self.init,
+                    'find_unused': getattr(model, 'find_unused_parameters',
+                                           None),
+                    'wrapper': type(model).__name__},
+                   f'{runner.work_dir}/rank{runner.rank}.pth')
+'''
+
+# Deterministic set-up: BN layers use fixed statistics (norm_eval) so a
+# 2 x 2 batch and a 4 batch see the same normalisation.
+DETERMINISTIC = '''
+custom_imports = dict(imports=['mmstablekd', 'rank_probe'])
+custom_hooks = [dict(type='mmstablekd.RecompositionHook', by_epoch=False,
+                     stages=[dict(begin=0, groups=[[0], [1], [2], [3]]),
+                             dict(begin=3, groups=[[0, 1, 2, 3]])]),
+                dict(type='SaveRankParams')]
+model = dict(student=dict(backbone=dict(norm_eval=True)))
+train_dataloader = dict(batch_size=4)
+train_cfg = dict(max_epochs=1, val_interval=10)
+'''
+SAME_WIDTH = '''
+model = dict(teacher=dict(backbone=dict(base_channels=8, stem_channels=8),
+                          head=dict(in_channels=64)))
+'''
+
+
+def _free_port():
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        return s.getsockname()[1]
+
+
+def _dist_train(cfg_path, work_dir, probe_dir):
+    env = dict(os.environ, PYTHON=sys.executable, PORT=str(_free_port()),
+               PYTHONPATH=probe_dir, OMP_NUM_THREADS='1')
+    out = subprocess.run(
+        ['bash', osp.join(ROOT, 'tools', 'dist_train.sh'), cfg_path, '2',
+         '--work-dir', work_dir, '--cfg-options',
+         'train_dataloader.batch_size=2'],
+        env=env, cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
+    return [torch.load(osp.join(work_dir, f'rank{r}.pth'), weights_only=True)
+            for r in (0, 1)]
+
+
+def _setup(tmp_path, image_folder, extra):
+    (tmp_path / 'rank_probe.py').write_text(RANK_PROBE)
+    sys.path.insert(0, str(tmp_path))
+    cfg = make_cls_config(tmp_path, image_folder,
+                          extra=textwrap.dedent(DETERMINISTIC + extra))
+    return cfg, osp.join(str(tmp_path), 'cfg.py')
+
+
+def test_two_processes_match_one_with_the_same_global_batch(
+        tmp_path, image_folder):
+    cfg, cfg_path = _setup(tmp_path, image_folder, SAME_WIDTH)
+    ranks = _dist_train(cfg_path, str(tmp_path / 'ddp'), str(tmp_path))
+    assert ranks[0]['wrapper'] == 'DistillDataParallel'
+    assert ranks[0]['find_unused'] is False  # no adapters: nothing unused
+    for k, v in ranks[0]['params'].items():
+        assert torch.equal(v, ranks[1]['params'][k]), k
+
+    single = Runner.from_cfg(cfg)
+    single.train()
+    assert single.iter == 6
+    ours = torch.load(osp.join(cfg.work_dir, 'rank0.pth'), weights_only=True)
+    # same start, and the same training updates up to float rounding (a
+    # different batch order would change the update by a comparable amount)
+    for k, init in ours['init'].items():
+        assert torch.equal(init, ranks[0]['init'][k]), k
+    single_update = torch.cat([(ours['params'][k] - v).flatten()
+                               for k, v in ours['init'].items()])
+    ddp_update = torch.cat([(ranks[0]['params'][k] - v).flatten()
+                            for k, v in ranks[0]['init'].items()])
+    assert single_update.norm() > 1e-2
+    error = (ddp_update - single_update).norm() / single_update.norm()
+    assert error < 1e-2, float(error)
+    sys.path.remove(str(tmp_path))
+
+
+def test_adapters_unused_after_a_merge_do_not_break_ddp(
+        tmp_path, image_folder):
+    _, cfg_path = _setup(tmp_path, image_folder, '')
+    ranks = _dist_train(cfg_path, str(tmp_path / 'ddp'), str(tmp_path))
+    assert ranks[0]['find_unused'] is True
+    assert any(k.startswith('input_adapters') for k in ranks[0]['params'])
+    for k, v in ranks[0]['params'].items():
+        assert torch.equal(v, ranks[1]['params'][k]), k
+    sys.path.remove(str(tmp_path))
