@@ -86,3 +86,32 @@ def test_teacher_checkpoint_of_another_architecture_is_an_error(
     msg = str(err.value)
     assert 'does not match the teacher config' in msg
     assert 'missing keys' in msg and 'shape mismatches' in msg
+
+
+def test_stage_beyond_the_end_of_training_fails_before_any_step(cls_config):
+    from mmengine.runner import Runner
+    cfg = cls_config(extra='''
+custom_hooks = [dict(type='mmstablekd.RecompositionHook',
+                     stages=[dict(begin=0, groups=[[0], [1], [2], [3]]),
+                             dict(begin=5, groups=[[0, 1, 2, 3]])])]
+''')
+    runner = Runner.from_cfg(cfg)
+    with pytest.raises(ValueError, match='stage 1 begins at epoch 5, but '
+                       'training lasts 3 epochs'):
+        runner.train()
+    assert runner.iter == 0
+
+
+def test_stage_grouping_for_another_block_count_fails_before_any_step(
+        cls_config):
+    from mmengine.runner import Runner
+    cfg = cls_config(extra='''
+custom_hooks = [dict(type='mmstablekd.RecompositionHook',
+                     stages=[dict(begin=0, groups=[[0], [1], [2]])])]
+''')
+    runner = Runner.from_cfg(cfg)
+    with pytest.raises(ValueError, match='RecompositionHook stage 0: groups '
+                       r'\[\[0\], \[1\], \[2\]\] is not an ordered partition '
+                       'of the 4 blocks'):
+        runner.train()
+    assert runner.iter == 0
