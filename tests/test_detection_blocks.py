@@ -1,0 +1,83 @@
+"""The same block machinery on an MMDetection RetinaNet (groundwork for the
+detection issue): the neck's tuple input is fed per stage output."""
+import pytest
+import torch
+from mmdet.structures import DetDataSample
+from mmengine.structures import InstanceData
+
+from conftest import build_model, write_config
+from mmengine.config import Config
+
+STAGES = ['backbone.layer1', 'backbone.layer2', 'backbone.layer3',
+          'backbone.layer4']
+CONFIG = f'''
+_base_ = ['mmdet::retinanet/retinanet_r18_fpn_1x_coco.py']
+custom_imports = dict(imports=['mmstablekd'])
+model = dict(
+    _delete_=True,
+    type='mmstablekd.StableKD',
+    student={{{{_base_.model}}}},
+    teacher=dict(cfg_path='mmdet::retinanet/retinanet_r50_fpn_1x_coco.py',
+                 backbone=dict(depth=18), neck=dict(in_channels=[64, 128,
+                                                               256, 512])),
+    boundaries=dict(student={STAGES!r}, teacher={STAGES!r}),
+    output_losses=dict(neck=dict(student='neck', teacher='neck',
+                                 loss=dict(type='FeatureMSELoss'))),
+    probe_input_shape=(3, 64, 64))
+'''
+
+
+@pytest.fixture(scope='module')
+def detector(tmp_path_factory):
+    path = write_config(tmp_path_factory.mktemp('det'), CONFIG)
+    return build_model(Config.fromfile(path)).train()
+
+
+def _batch(n=2, size=64):
+    samples = []
+    for _ in range(n):
+        s = DetDataSample(metainfo=dict(
+            img_shape=(size, size), ori_shape=(size, size),
+            pad_shape=(size, size), batch_input_shape=(size, size),
+            scale_factor=(1., 1.)))
+        s.gt_instances = InstanceData(
+            bboxes=torch.tensor([[8., 8., 40., 48.]]), labels=torch.tensor([3]))
+        samples.append(s)
+    torch.manual_seed(0)
+    return torch.rand(n, 3, size, size), samples
+
+
+def _reached(model, loss):
+    loss = sum(loss) if isinstance(loss, list) else loss
+    params = {n: p for n, p in model.student.named_parameters()
+              if p.requires_grad}
+    grads = torch.autograd.grad(loss, list(params.values()),
+                                allow_unused=True, retain_graph=True)
+    return {n.split('.')[0] + '.' + n.split('.')[1]
+            for n, g in zip(params, grads) if g is not None and g.abs().sum()}
+
+
+def test_neck_consumes_every_stage_output_in_the_last_block(detector):
+    neck = detector.student_plan.consumers['neck']
+    assert (neck.block, neck.boundaries) == (4, [0, 1, 2, 3])
+
+
+def test_decomposed_detector_groups_are_isolated(detector):
+    detector.set_groups([[0], [1], [2], [3], [4]])
+    losses = detector.loss(*_batch())
+    # detection losses keep MMDetection's names and reach only neck + head
+    assert _reached(detector, losses['loss_cls']) == {
+        'neck.lateral_convs', 'neck.fpn_convs', 'bbox_head.cls_convs',
+        'bbox_head.retina_cls'}
+    assert _reached(detector, losses['loss_bbox']) >= {'bbox_head.retina_reg'}
+    assert not any(p.startswith('backbone') for p in _reached(
+        detector, losses['loss_bbox']))
+    assert _reached(detector, losses['loss_feat_b2']) == {'backbone.layer3'}
+
+
+def test_merged_detector_group_trains_the_backbone_through_the_neck(
+        detector):
+    detector.set_groups([[0, 1, 2, 3, 4]])
+    losses = detector.loss(*_batch())
+    assert {'backbone.layer2', 'backbone.layer3', 'backbone.layer4'} <= \
+        _reached(detector, losses['loss_cls'])
