@@ -105,3 +105,27 @@ def test_student_files_follow_max_keep_ckpts(tmp_path, image_folder):
     files = sorted(f for f in os.listdir(cfg.work_dir) if f.endswith('.pth'))
     assert files == ['epoch_3.pth', 'epoch_3_student.pth',
                      'student_final.pth']
+
+
+def test_load_from_a_student_only_checkpoint_initialises_the_student(
+        trained, cls_config):
+    cfg, runner = trained
+    new = cls_config()
+    new.load_from = osp.join(cfg.work_dir, 'student_final.pth')
+    new.train_cfg.max_epochs = 1
+    fresh = Runner.from_cfg(new)
+    fresh.load_or_resume()
+    for k, v in runner.model.student.state_dict().items():
+        torch.testing.assert_close(fresh.model.student.state_dict()[k], v)
+
+
+def test_load_from_a_student_of_another_architecture_is_an_error(
+        trained, cls_config):
+    cfg, _ = trained
+    wider = cls_config(extra='''
+model = dict(student=dict(backbone=dict(base_channels=16, stem_channels=16),
+                          head=dict(in_channels=128)))
+''')
+    wider.load_from = osp.join(cfg.work_dir, 'student_final.pth')
+    with pytest.raises(ValueError, match='exported from another architecture'):
+        Runner.from_cfg(wider).load_or_resume()

@@ -154,6 +154,8 @@ class StableKD(BaseModel):
             stop_when_complete=True)
         self.feeding = TeacherFeeding(self.student, self.student_plan)
         self._groups = end_to_end(self.num_blocks)
+        self._register_load_state_dict_pre_hook(_accept_student_only_weights,
+                                                with_module=True)
 
     # ------------------------------------------------------------- grouping
     @property
@@ -279,6 +281,34 @@ class StableKD(BaseModel):
     def _adapt(adapters: nn.ModuleDict, j: int,
                feat: torch.Tensor) -> torch.Tensor:
         return adapters[str(j)](feat) if str(j) in adapters else feat
+
+
+def _accept_student_only_weights(model: StableKD, state_dict: dict,
+                                 prefix: str, *args) -> None:
+    """``load_state_dict`` pre-hook: a student-only checkpoint (as exported
+    by StudentExportHook, or a plain MMPretrain/MMDetection one) initialises
+    the student; one that fits neither this model nor its student is an
+    error rather than a run that silently starts from scratch."""
+    keys = [k[len(prefix):] for k in state_dict if k.startswith(prefix)]
+    if not keys or any(k.startswith('student.') for k in keys):
+        return
+    student = model.student.state_dict()
+    missing = [k for k in student if k not in keys]
+    mismatched = [
+        f'{k}: {tuple(state_dict[prefix + k].shape)} vs '
+        f'{tuple(v.shape)}' for k, v in student.items()
+        if k in keys and state_dict[prefix + k].shape != v.shape
+    ]
+    if missing or mismatched:
+        raise ValueError(
+            f'The checkpoint holds no StableKD weights (no student.* keys) '
+            f'and does not fit the student either: {len(missing)} missing '
+            f'keys {missing[:5]}, {len(mismatched)} shape mismatches '
+            f'{mismatched[:5]}. It was exported from another architecture: '
+            f'load a checkpoint of this student config.')
+    for k in keys:
+        if k in student:
+            state_dict[f'{prefix}student.{k}'] = state_dict.pop(prefix + k)
 
 
 def _task_scope() -> str:
