@@ -1,5 +1,4 @@
 """Shared fixtures: tiny generated data and real upstream-based configs."""
-import os
 import os.path as osp
 import textwrap
 

@@ -1,6 +1,5 @@
 """Look up submodules by dotted path, with errors that suggest real paths."""
 import difflib
-from typing import List
 
 from torch import nn
 
