@@ -91,6 +91,9 @@ class StableKD(BaseModel):
                  probe_input_shape: Sequence[int] = (3, 32, 32),
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None) -> None:
+        if feat_space not in ('teacher', 'student'):
+            raise ValueError(f"feat_space must be 'teacher' or 'student', "
+                             f'got {feat_space!r}.')
         with DefaultScope.overwrite_default_scope(_task_scope()):
             student_model = MODELS.build(resolve_model_cfg(student))
             teacher_model = MODELS.build(resolve_model_cfg(teacher))
@@ -120,10 +123,7 @@ class StableKD(BaseModel):
 
         self.probe_input_shape = tuple(probe_input_shape)
         self.student_plan, self.teacher_plan = _probe_pair(
-            self.student, self.teacher, boundaries, tuple(probe_input_shape))
-        if feat_space not in ('teacher', 'student'):
-            raise ValueError(f"feat_space must be 'teacher' or 'student', "
-                             f'got {feat_space!r}.')
+            self.student, self.teacher, boundaries, self.probe_input_shape)
         self.feat_space = feat_space
         self.input_adapters, self.output_adapters = _build_adapters(
             self.student_plan, self.teacher_plan, adapter,
