@@ -180,3 +180,16 @@ custom_hooks = [dict(type='mmstablekd.RecompositionHook',
     for k, v in runner.model.state_dict().items():
         if v.is_floating_point():
             assert torch.isfinite(v).all(), k
+
+
+def test_stage_begins_given_as_shares_of_training(cls_config, teacher_ckpt):
+    cfg = cls_config(teacher_ckpt, extra='''
+custom_hooks = [dict(type='mmstablekd.RecompositionHook', by_epoch=False,
+                     stages=[dict(begin=0, groups=[[0], [1], [2], [3]]),
+                             dict(begin=0.2, groups=[[0, 1], [2, 3]]),
+                             dict(begin=0.4, groups=[[0, 1, 2, 3]])])]
+''')
+    runner, log = _runner(cfg)
+    runner.train()
+    # 18 iterations: stages begin at round(3.6) = 4 and round(7.2) = 7
+    assert [g for _, _, g in log.seen] == [DEC] * 4 + [HALF] * 3 + [E2E] * 11

@@ -1,13 +1,6 @@
-# StableKD = the KD baseline ../../kd/kd_resnet50-resnet18_cifar100.py
-# + recomposition: decomposed -> half-merged -> end-to-end for the first
-# 20% / next 20% / rest of the 240 epochs (methods.md's defaults).
-_base_ = ['../../kd/kd_resnet50-resnet18_cifar100.py']
-custom_hooks = [
-    dict(
-        type='mmstablekd.RecompositionHook',
-        stages=[
-            dict(begin=0, groups=[[0], [1], [2], [3]]),
-            dict(begin=48, groups=[[0, 1], [2, 3]]),
-            dict(begin=96, groups=[[0, 1, 2, 3]]),
-        ])
+# StableKD = the KD baseline + recomposition (decomposed -> half-merged ->
+# end-to-end for the first 20% / next 20% / rest of training).
+_base_ = [
+    '../../kd/kd_resnet50-resnet18_cifar100.py',
+    '../../_base_/recomposition/4blocks_20-20.py',
 ]

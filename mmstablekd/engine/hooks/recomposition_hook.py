@@ -20,14 +20,19 @@ class RecompositionHook(Hook):
                     dict(begin=48, groups=[[0, 1], [2, 3]]),
                     dict(begin=96, groups=[[0, 1, 2, 3]])])]
 
+    ``begin`` may also be a share of the training length in ``(0, 1)``
+    (``begin=0.2``: after 20% of the epochs/iterations), so that one schedule
+    serves any ``max_epochs``; it is rounded to a whole epoch/iteration.
+
     The grouping is derived from the runner's epoch (or iteration) before
     each one, so a resumed run lands in the stage of the resumed epoch. Every
     change is logged, and the stage index is logged with the losses as
     ``recomposition_stage``.
 
     Args:
-        stages (list[dict]): ``dict(begin=int, groups=[[...], ...])``, with
-            strictly increasing ``begin`` and the first at 0.
+        stages (list[dict]): ``dict(begin=..., groups=[[...], ...])``, with
+            strictly increasing ``begin`` (all integers, or all shares of
+            training after the first), the first at 0.
         by_epoch (bool): ``begin`` counts epochs (True) or iterations.
     """
 
@@ -41,15 +46,16 @@ class RecompositionHook(Hook):
                 f'RecompositionHook stages must be a non-empty list of '
                 f'dict(begin=..., groups=[[...], ...]), got {stages!r}.')
         begins = [s['begin'] for s in stages]
-        if begins[0] != 0 or any(
-                not isinstance(b, int) or b < 0 for b in begins) or any(
-                    a >= b for a, b in zip(begins, begins[1:])):
+        whole = all(isinstance(b, int) and b >= 0 for b in begins)
+        shares = all(isinstance(b, float) and 0 < b < 1 for b in begins[1:])
+        if begins[0] != 0 or not (whole or shares) or any(
+                a >= b for a, b in zip(begins, begins[1:])):
             raise ValueError(
-                f'RecompositionHook stage begins {begins} must be integers '
-                f'that start at 0 and strictly increase (stages may not '
-                f'overlap or be listed out of order).')
+                f'RecompositionHook stage begins {begins} must start at 0 and '
+                f'strictly increase (stages may not overlap or be listed out '
+                f'of order), as integers or as shares of training in (0, 1).')
         self.stages = stages
-        self.begins = begins
+        self.begins = begins  # shares become whole numbers in before_train
         self.by_epoch = by_epoch
         self._unit = 'epoch' if by_epoch else 'iter'
 
@@ -57,15 +63,24 @@ class RecompositionHook(Hook):
         """Check every stage against the model and the training length."""
         model = self._model(runner)
         length = runner.max_epochs if self.by_epoch else runner.max_iters
-        for index, stage in enumerate(self.stages):
-            if stage['begin'] >= length:
+        self.begins = [
+            round(b * length) if isinstance(b, float) else b
+            for b in (s['begin'] for s in self.stages)
+        ]
+        for index, begin in enumerate(self.begins):
+            if begin >= length:
                 raise ValueError(
-                    f"RecompositionHook stage {index} begins at {self._unit} "
-                    f"{stage['begin']}, but training lasts {length} "
-                    f'{self._unit}s: move its begin before the end, or drop '
-                    f'it.')
+                    f'RecompositionHook stage {index} begins at {self._unit} '
+                    f'{begin}, but training lasts {length} {self._unit}s: '
+                    f'move its begin before the end, or drop it.')
+            if index and begin <= self.begins[index - 1]:
+                raise ValueError(
+                    f'RecompositionHook stage {index} begins at {self._unit} '
+                    f'{begin}, no later than the stage before it, once shares '
+                    f'are rounded for {length} {self._unit}s: space the '
+                    f'stages further apart.')
             try:
-                model.check_groups(stage['groups'])
+                model.check_groups(self.stages[index]['groups'])
             except ValueError as err:
                 raise ValueError(
                     f'RecompositionHook stage {index}: {err}') from None
