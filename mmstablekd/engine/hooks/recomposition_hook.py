@@ -24,13 +24,29 @@ class RecompositionHook(Hook):
     (``begin=0.2``: after 20% of the epochs/iterations), so that one schedule
     serves any ``max_epochs``; it is rounded to a whole epoch/iteration.
 
+    A stage may also list the losses it trains (``losses=[...]``, names
+    from the model's ``loss_names``: ``'task'``, ``'feat_b<j>'``, output
+    losses), e.g. InDistill's curriculum, with the student end to end::
+
+        stages=[dict(begin=0, losses=['feat_b0']),
+                dict(begin=3, losses=['feat_b1']),
+                dict(begin=7, losses=['feat_b2']),
+                dict(begin=12, losses=['pkt']),
+                dict(begin=20, losses=['task', 'kd'])]
+
+    Without ``groups`` a stage trains end to end; without ``losses`` it
+    trains every loss its grouping implies. Such a stage leaves parameters
+    without gradients, so distributed runs need
+    ``model_wrapper_cfg=dict(find_unused_parameters=True)``.
+
     The grouping is derived from the runner's epoch (or iteration) before
     each one, so a resumed run lands in the stage of the resumed epoch. Every
     change is logged, and the stage index is logged with the losses as
     ``recomposition_stage``.
 
     Args:
-        stages (list[dict]): ``dict(begin=..., groups=[[...], ...])``, with
+        stages (list[dict]): ``dict(begin=..., groups=[[...], ...],
+            losses=[...])`` (``groups`` and ``losses`` optional), with
             strictly increasing ``begin`` (all integers, or all shares of
             training after the first), the first at 0.
         by_epoch (bool): ``begin`` counts epochs (True) or iterations.
@@ -40,11 +56,12 @@ class RecompositionHook(Hook):
 
     def __init__(self, stages: List[dict], by_epoch: bool = True) -> None:
         if not stages or not all(
-                isinstance(s, dict) and {'begin', 'groups'} <= set(s)
-                for s in stages):
+                isinstance(s, dict) and 'begin' in s and set(s) <=
+                {'begin', 'groups', 'losses'} for s in stages):
             raise ValueError(
                 f'RecompositionHook stages must be a non-empty list of '
-                f'dict(begin=..., groups=[[...], ...]), got {stages!r}.')
+                f'dict(begin=..., groups=[[...], ...], losses=[...]) '
+                f'(groups and losses optional), got {stages!r}.')
         begins = [s['begin'] for s in stages]
         whole = all(isinstance(b, int) and b >= 0 for b in begins)
         shares = all(isinstance(b, float) and 0 < b < 1 for b in begins[1:])
@@ -58,6 +75,9 @@ class RecompositionHook(Hook):
         self.begins = begins  # shares become whole numbers in before_train
         self.by_epoch = by_epoch
         self._unit = 'epoch' if by_epoch else 'iter'
+        # what the model returned last iteration: keys it stops returning
+        # when the stage changes are dropped from the log
+        self._logged_keys = set()
 
     def before_train(self, runner) -> None:
         """Check every stage against the model and the training length."""
@@ -80,10 +100,17 @@ class RecompositionHook(Hook):
                     f'are rounded for {length} {self._unit}s: space the '
                     f'stages further apart.')
             try:
-                model.check_groups(self.stages[index]['groups'])
+                self._stage(model, index)
             except ValueError as err:
                 raise ValueError(
                     f'RecompositionHook stage {index}: {err}') from None
+        if any('losses' in s for s in self.stages) and getattr(
+                runner.model, 'find_unused_parameters', True) is False:
+            raise ValueError(
+                'RecompositionHook stages that list `losses` leave '
+                'parameters without gradients, which DDP refuses: set '
+                'model_wrapper_cfg=dict(find_unused_parameters=True) in the '
+                'config.')
 
     def before_train_epoch(self, runner) -> None:
         if self.by_epoch:
@@ -97,17 +124,40 @@ class RecompositionHook(Hook):
                             runner.iter)
         runner.message_hub.update_scalar('train/recomposition_stage', index)
 
+    def after_train_iter(self,
+                         runner,
+                         batch_idx: int,
+                         data_batch: Optional[dict] = None,
+                         outputs: Optional[dict] = None) -> None:
+        """Stop logging the losses of the previous stage: MMEngine's log
+        keeps showing the last value of a key that is no longer updated."""
+        keys = set(outputs or {})
+        for key in self._logged_keys - keys:
+            runner.message_hub.log_scalars.pop(f'train/{key}', None)
+        self._logged_keys = keys
+
     def _apply(self, runner, progress: int) -> int:
-        """Set the grouping of the stage that ``progress`` falls in."""
+        """Set the grouping and losses of the stage that ``progress`` falls
+        in."""
         index = bisect_right(self.begins, progress) - 1
         model = self._model(runner)
-        groups = model.check_groups(self.stages[index]['groups'])
-        if groups != model.groups:
+        groups, losses = self._stage(model, index)
+        if (groups, losses) != (model.groups, model.active_losses):
             model.set_groups(groups)
+            model.set_active_losses(losses)
             runner.logger.info(
                 f'Recomposition: {self._unit} {progress} starts stage '
-                f'{index}, groups {[list(g) for g in groups]}')
+                f'{index}, groups {[list(g) for g in groups]}' +
+                (f', losses {list(losses)}' if losses else ''))
         return index
+
+    def _stage(self, model, index: int):
+        """The validated ``(groups, losses)`` of stage ``index``."""
+        stage = self.stages[index]
+        groups = model.check_groups(
+            stage.get('groups', [list(range(model.num_blocks))]))
+        losses = stage.get('losses')
+        return groups, None if losses is None else model.check_losses(losses)
 
     @staticmethod
     def _model(runner):

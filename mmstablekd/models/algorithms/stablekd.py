@@ -1,4 +1,5 @@
 """StableKD: block-wise distillation with teacher-fed blocks."""
+import re
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
@@ -10,6 +11,7 @@ from torch import nn
 from mmstablekd.registry import MODELS
 from ..blocks import (BlockPlan, OutputRecorder, TeacherFeeding, check_groups,
                       end_to_end, probe_blocks)
+from ..blocks.module_paths import get_module
 from ..blocks.nested import iter_tensors
 from ..builder import build_component
 from ..model_config import resolve_model_cfg
@@ -45,11 +47,17 @@ class StableKD(BaseModel):
             None leaves the teacher randomly initialised (tests only).
         feat_loss (dict): loss between a group's output and the teacher's
             feature at that boundary.
-        output_losses (dict): distillation of the last block's outputs,
+        output_losses (dict): distillation paths between any two modules,
             ``name -> dict(student=path, teacher=path, loss=cfg)``; the
             outputs of the modules at ``path`` are compared (tuples of
             feature maps, e.g. FPN levels, level by level, summed). Logged as
-            ``loss_<name>``.
+            ``loss_<name>``. Optional keys: ``connector=cfg``, a trainable
+            module applied to the student's output first (e.g.
+            ``dict(type='ConvBNAdapter', in_channels=512,
+            out_channels=2048)``), and ``teacher_module=path``, a frozen
+            teacher module the student's output then passes through (e.g.
+            ``'head.fc'``: "softmax regression", the student's feature
+            through the teacher's classifier).
         task_loss_weight (float): multiplier of the student's own losses
             (classification CE, or the detector's losses).
         task_loss_names (dict): renames of the student's loss keys. MMPretrain
@@ -69,6 +77,11 @@ class StableKD(BaseModel):
             copies of the student's features.
         keep_internal_losses (bool): also apply ``feat_loss`` at boundaries
             inside a group (after blocks are merged). Default: False.
+        loss_aggregator (dict, optional): how the distillation losses
+            (``feat_b<j>`` and the output losses, not the student's own
+            losses) are weighted, e.g. ``dict(type='AdaptiveLossAggregator')``;
+            built with ``paths=`` the names of those losses. None: each
+            loss's own ``loss_weight``.
         probe_input_shape (tuple): ``(C, H, W)`` of the dummy image used once
             at build time to trace the blocks.
         data_preprocessor (dict, optional): MMPretrain configs keep it at the
@@ -88,6 +101,7 @@ class StableKD(BaseModel):
                  adapter: Optional[dict] = dict(type='ConvBNAdapter'),
                  feat_space: str = 'teacher',
                  keep_internal_losses: bool = False,
+                 loss_aggregator: Optional[dict] = None,
                  probe_input_shape: Sequence[int] = (3, 32, 32),
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None) -> None:
@@ -127,9 +141,13 @@ class StableKD(BaseModel):
         self.feat_space = feat_space
         self.input_adapters, self.output_adapters = _build_adapters(
             self.student_plan, self.teacher_plan, adapter,
-            output_adapters=feat_space == 'teacher')
+            output_adapters=feat_space == 'teacher',
+            teacher_boundaries=[
+                get_module(self.teacher, p, 'teacher')
+                for p in self.teacher_plan.boundaries
+            ])
         self.feat_loss = build_component(feat_loss)
-        output_losses = output_losses or {}
+        output_losses = _check_output_losses(output_losses or {})
         self.output_paths = {
             name: (cfg['student'], cfg['teacher'])
             for name, cfg in output_losses.items()
@@ -138,9 +156,21 @@ class StableKD(BaseModel):
             name: build_component(cfg['loss'])
             for name, cfg in output_losses.items()
         })
+        self.output_connectors = nn.ModuleDict({
+            name: build_component(cfg['connector'])
+            for name, cfg in output_losses.items() if cfg.get('connector')
+        })
+        # frozen teacher modules, outside the module tree like the teacher
+        self.output_teacher_modules = {
+            name: get_module(self.teacher, cfg['teacher_module'], 'teacher')
+            for name, cfg in output_losses.items()
+            if cfg.get('teacher_module')
+        }
         self.task_loss_weight = task_loss_weight
         self.task_loss_names = dict(task_loss_names)
         self.keep_internal_losses = keep_internal_losses
+        self.loss_aggregator = None if loss_aggregator is None else \
+            build_component(loss_aggregator, paths=self.loss_names[1:])
 
         student_outputs = [p for p, _ in self.output_paths.values()]
         teacher_outputs = [p for _, p in self.output_paths.values()]
@@ -154,6 +184,7 @@ class StableKD(BaseModel):
             stop_when_complete=True)
         self.feeding = TeacherFeeding(self.student, self.student_plan)
         self._groups = end_to_end(self.num_blocks)
+        self._active_losses: Optional[Tuple[str, ...]] = None  # None: all
         self._register_load_state_dict_pre_hook(_accept_student_only_weights,
                                                 with_module=True)
 
@@ -175,20 +206,61 @@ class StableKD(BaseModel):
         """Train with ``groups`` from the next forward pass on."""
         self._groups = self.check_groups(groups)
 
+    @property
+    def loss_names(self) -> List[str]:
+        """The losses a schedule may switch on and off: ``'task'`` (the
+        student's own losses), ``'feat_b<j>'`` for each boundary, and the
+        output losses by name."""
+        return ['task'] + [f'feat_b{j}' for j in range(self.num_blocks - 1)
+                           ] + list(self.output_paths)
+
+    @property
+    def active_losses(self) -> Optional[Tuple[str, ...]]:
+        """The losses computed, or None for those the grouping implies."""
+        return self._active_losses
+
+    def check_losses(self, names: Sequence[str]) -> Tuple[str, ...]:
+        """Validate a list of :attr:`loss_names`."""
+        names = (names, ) if isinstance(names, str) else tuple(names)
+        unknown = [n for n in names if n not in self.loss_names]
+        if unknown or not names:
+            raise ValueError(
+                f'losses {list(names)} must be a non-empty list of '
+                f'{self.loss_names} (the unknown ones: {unknown}).')
+        return names
+
+    def set_active_losses(self, names: Optional[Sequence[str]]) -> None:
+        """Compute only the losses ``names`` from the next forward pass on;
+        None restores the default: the student's own losses, the output
+        losses, and the feature loss at every group end."""
+        self._active_losses = None if names is None else self.check_losses(
+            names)
+
     def may_leave_parameters_unused(self) -> bool:
-        """Whether some grouping trains without some parameter: an adapter
-        at boundary j works only while j ends a group, so the end-to-end
-        grouping (which every schedule reaches) uses none. DDP then needs
-        ``find_unused_parameters``."""
-        return len(self.input_adapters) + len(self.output_adapters) > 0
+        """Whether some grouping trains without some parameter, so that DDP
+        needs ``find_unused_parameters``: any trainable part outside the
+        student (adapters, connectors, loss parts, aggregation weights)
+        works only while its loss is active, e.g. an adapter at boundary j
+        only while j ends a group, which the end-to-end grouping (that every
+        schedule reaches) never does."""
+        return any(not name.startswith('student.')
+                   for name, _ in self.named_parameters())
 
     def supervised_boundaries(self) -> List[int]:
-        """Boundaries whose feature loss is active in the current grouping:
-        every group end but the last (and, with ``keep_internal_losses``,
-        every boundary)."""
+        """Boundaries whose feature loss is active: the ones listed in
+        :attr:`active_losses`, else every group end but the last (and, with
+        ``keep_internal_losses``, every boundary)."""
+        if self._active_losses is not None:
+            return [
+                j for j in range(self.num_blocks - 1)
+                if f'feat_b{j}' in self._active_losses
+            ]
         if self.keep_internal_losses and len(self._groups) > 1:
             return list(range(self.num_blocks - 1))
         return [group[-1] for group in self._groups[:-1]]
+
+    def _is_active(self, name: str) -> bool:
+        return self._active_losses is None or name in self._active_losses
 
     # ------------------------------------------------------------- modes
     @property
@@ -231,8 +303,9 @@ class StableKD(BaseModel):
         losses = {
             self.task_loss_names.get(k, k): _scale(v, self.task_loss_weight)
             if 'loss' in k else v
-            for k, v in task_losses.items()
+            for k, v in task_losses.items() if self._is_active('task')
         }
+        distill = {}
         for j in self.supervised_boundaries():
             student_feat = student_out[self.student_plan.boundaries[j]]
             if self.feat_space == 'student':
@@ -240,14 +313,28 @@ class StableKD(BaseModel):
             else:
                 pair = (self._adapt(self.output_adapters, j, student_feat),
                         teacher_feats[j])
-            losses[f'loss_feat_b{j}'] = self.feat_loss(*pair)
+            distill[f'loss_feat_b{j}'] = self.feat_loss(*pair)
         for name, (s_path, t_path) in self.output_paths.items():
-            losses[f'loss_{name}'] = sum(
-                self.output_losses[name](s, t) for s, t in zip(
-                    iter_tensors(student_out[s_path]),
-                    iter_tensors(teacher_out[t_path])))
+            if self._is_active(name):
+                distill[f'loss_{name}'] = sum(
+                    self.output_losses[name](self._student_side(name, s), t)
+                    for s, t in zip(
+                        iter_tensors(student_out[s_path]),
+                        iter_tensors(teacher_out[t_path])))
+        if self.loss_aggregator is not None:
+            distill = self.loss_aggregator(distill)
+        losses.update(distill)
         self._check_finite(losses)
         return losses
+
+    def _student_side(self, name: str, feat: torch.Tensor) -> torch.Tensor:
+        """The student's output on its way to output loss ``name``: through
+        its connector, then through the frozen teacher module, if any."""
+        if name in self.output_connectors:
+            feat = self.output_connectors[name](feat)
+        if name in self.output_teacher_modules:
+            feat = self.output_teacher_modules[name](feat)
+        return feat
 
     def _check_finite(self, losses: Dict[str, torch.Tensor]) -> None:
         """Stop before the backward pass when a loss is NaN or infinite, so
@@ -309,6 +396,24 @@ def _accept_student_only_weights(model: StableKD, state_dict: dict,
     for k in keys:
         if k in student:
             state_dict[f'{prefix}student.{k}'] = state_dict.pop(prefix + k)
+
+
+def _check_output_losses(output_losses: Dict[str, dict]) -> Dict[str, dict]:
+    """Each entry needs ``student``, ``teacher`` and ``loss``."""
+    allowed = {'student', 'teacher', 'loss', 'connector', 'teacher_module'}
+    for name, cfg in output_losses.items():
+        if not isinstance(cfg, dict) or not {'student', 'teacher', 'loss'
+                                             } <= set(cfg) <= allowed:
+            raise ValueError(
+                f'output_losses[{name!r}] must be dict(student=path, '
+                f'teacher=path, loss=dict(type=...)) with optional connector= '
+                f'and teacher_module=, got {cfg!r}.')
+        if name == 'task' or re.fullmatch(r'feat_b\d+', name):
+            raise ValueError(
+                f'output_losses may not be named {name!r}: that name is '
+                f"taken by the student's own losses ('task') and the "
+                f"boundary feature losses ('feat_b<j>'). Rename it.")
+    return output_losses
 
 
 def _task_scope() -> str:
@@ -381,9 +486,13 @@ def _probe_pair(student, teacher, boundaries, input_shape):
 
 
 def _build_adapters(student_plan: BlockPlan, teacher_plan: BlockPlan,
-                    adapter: Optional[dict], output_adapters: bool):
+                    adapter: Optional[dict], output_adapters: bool,
+                    teacher_boundaries: List[nn.Module]):
     """Input (teacher -> student) and output (student -> teacher) adapters,
-    keyed by boundary index, only where the widths differ."""
+    keyed by boundary index, only where the widths differ. An input adapter
+    that derives itself from the teacher (``init_from_teacher``, e.g.
+    InDistill's :class:`ChannelSelection`) gets the teacher's boundary
+    module."""
     inputs, outputs = nn.ModuleDict(), nn.ModuleDict()
     widths = zip(student_plan.channels, teacher_plan.channels)
     for j, (c_s, c_t) in enumerate(widths):
@@ -398,6 +507,8 @@ def _build_adapters(student_plan: BlockPlan, teacher_plan: BlockPlan,
                 f' or choose boundaries of equal width.')
         inputs[str(j)] = build_component(
             adapter, in_channels=c_t, out_channels=c_s)
+        if hasattr(inputs[str(j)], 'init_from_teacher'):
+            inputs[str(j)].init_from_teacher(teacher_boundaries[j])
         if output_adapters:
             outputs[str(j)] = build_component(
                 adapter, in_channels=c_s, out_channels=c_t)

@@ -1,3 +1,4 @@
+from .channel_selection import ChannelSelection
 from .conv_bn_adapter import ConvBNAdapter
 
-__all__ = ['ConvBNAdapter']
+__all__ = ['ChannelSelection', 'ConvBNAdapter']

@@ -13,7 +13,8 @@ class ConvBNAdapter(BaseModule):
     (student feature -> teacher feature, for the feature loss). Never part of
     the deployed student.
 
-    Shapes: ``(N, in_channels, H, W) -> (N, out_channels, H, W)``.
+    Shapes: ``(N, in_channels, H, W) -> (N, out_channels, H, W)``, or
+    ``(N, in_channels) -> (N, out_channels)`` for pooled features.
     """
 
     def __init__(self, in_channels: int, out_channels: int, init_cfg=None):
@@ -27,4 +28,6 @@ class ConvBNAdapter(BaseModule):
             act_cfg=None)
 
     def forward(self, x):
+        if x.dim() == 2:
+            return self.layers(x[:, :, None, None]).flatten(1)
         return self.layers(x)

@@ -1,0 +1,3 @@
+from .adaptive_loss_aggregator import AdaptiveLossAggregator
+
+__all__ = ['AdaptiveLossAggregator']
