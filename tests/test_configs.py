@@ -12,7 +12,14 @@ from mmstablekd.datasets import DigitsDataset
 DISTILL_CONFIGS = sorted(
     glob.glob(osp.join(ROOT, 'configs', 'kd', '*.py')) +
     glob.glob(osp.join(ROOT, 'configs', 'stablekd', 'mmpretrain', '*.py')) +
-    glob.glob(osp.join(ROOT, 'configs', 'demo', '*kd*.py')))
+    glob.glob(osp.join(ROOT, 'configs', 'demo', '*kd*.py')) +
+    glob.glob(osp.join(ROOT, 'configs', 'demo', '*indistill*.py')) +
+    glob.glob(osp.join(ROOT, 'configs', 'demo', '*multipath*.py')) + [
+        path for method in ('icd', 'indistill', 'adaptive')
+        for path in glob.glob(osp.join(ROOT, 'configs', method, '*.py'))
+    ])
+# configs with a schedule of groupings or losses
+SCHEDULED = ('stablekd', 'indistill')
 
 
 @pytest.mark.parametrize(
@@ -26,10 +33,11 @@ def test_distillation_config_builds(path):
     hooks = [h for h in cfg.get('custom_hooks', [])
              if h['type'] == 'mmstablekd.RecompositionHook']
     # twins: KD configs have no schedule, StableKD configs have one
-    assert bool(hooks) == ('stablekd' in osp.basename(path))
+    assert bool(hooks) == any(s in osp.basename(path) for s in SCHEDULED)
     for hook in hooks:
         for stage in hook['stages']:
-            model.check_groups(stage['groups'])
+            model.check_groups(stage.get('groups', [[0, 1, 2, 3]]))
+            model.check_losses(stage.get('losses', ['task']))
 
 
 def test_kd_and_stablekd_twins_differ_only_by_the_schedule():

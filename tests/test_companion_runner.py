@@ -1,0 +1,179 @@
+"""The companion methods through a real Runner: curricula of losses (also
+across a resume), learned path weights, and every new demo config."""
+import copy
+import glob
+import os.path as osp
+
+import pytest
+import torch
+from mmengine.config import Config
+from mmengine.hooks import Hook
+from mmengine.runner import Runner
+
+from conftest import ROOT
+
+
+class LossLog(Hook):
+    """Per training iteration: the iteration, the grouping, the optimised
+    loss keys, the logged path weights and the learned weights before the
+    update."""
+    priority = 'LOWEST'
+
+    def __init__(self):
+        self.seen, self.weights, self.log_weights = [], [], []
+
+    def before_train_iter(self, runner, batch_idx, data_batch=None):
+        agg = runner.model.loss_aggregator
+        if agg is not None:
+            self.log_weights.append(
+                {k: v.item() for k, v in agg.log_weights.items()})
+
+    def after_train_iter(self, runner, batch_idx, data_batch=None,
+                         outputs=None):
+        self.seen.append((runner.iter, runner.model.groups,
+                          sorted(k for k in outputs if k.startswith('loss_'))))
+        self.weights.append(
+            {k: v.item() for k, v in outputs.items()
+             if k.startswith('weight_')})
+
+
+def _runner(cfg):
+    runner = Runner.from_cfg(cfg)
+    log = LossLog()
+    runner.register_hook(log)
+    return runner, log
+
+
+ITERS = '''
+train_cfg = dict(_delete_=True, type='IterBasedTrainLoop', max_iters={n},
+                 val_interval=1000)
+default_hooks = dict(checkpoint=dict(by_epoch=False, interval=4))
+'''
+CURRICULUM = ITERS.format(n=6) + '''
+custom_hooks = [dict(type='mmstablekd.RecompositionHook', by_epoch=False,
+                     stages=[dict(begin=0, losses=['feat_b0']),
+                             dict(begin=2, losses=['feat_b2']),
+                             dict(begin=3, losses=['task', 'kd'])])]
+'''
+
+
+def test_curriculum_trains_one_loss_at_a_time_and_resumes_in_its_stage(
+        cls_config):
+    cfg = cls_config(extra=CURRICULUM)
+    runner, log = _runner(cfg)
+    runner.train()
+    assert [losses for _, _, losses in log.seen] == [
+        ['loss_feat_b0'], ['loss_feat_b0'], ['loss_feat_b2'],
+        ['loss_ce', 'loss_kd'], ['loss_ce', 'loss_kd'], ['loss_ce', 'loss_kd']
+    ]
+    logs = open(glob.glob(osp.join(cfg.work_dir, '*', '*.log'))[0]).read()
+    assert "iter 2 starts stage 1, groups [[0, 1, 2, 3]], losses " \
+           "['feat_b2']" in logs
+    # the log shows the losses of the current stage only
+    line = next(ln for ln in logs.splitlines() if '[4/6]' in ln)
+    assert 'loss_ce' in line and 'loss_feat' not in line
+
+    # back to iteration 2 (the feat_b2 stage) from a fresh runner
+    cfg = cls_config(extra=CURRICULUM.replace('interval=4', 'interval=2'))
+    runner, _ = _runner(cfg)
+    runner.train()
+    cfg = cls_config(extra=CURRICULUM.replace('interval=4', 'interval=2'))
+    cfg.resume, cfg.load_from = True, osp.join(cfg.work_dir, 'iter_2.pth')
+    runner, log = _runner(cfg)
+    runner.train()
+    assert [(i, losses) for i, _, losses in log.seen] == [
+        (2, ['loss_feat_b2']), (3, ['loss_ce', 'loss_kd']),
+        (4, ['loss_ce', 'loss_kd']), (5, ['loss_ce', 'loss_kd'])
+    ]
+
+
+class StateAtStart(Hook):
+
+    def before_train(self, runner):
+        self.state = {
+            k: v.clone()
+            for k, v in runner.model.state_dict().items()
+        }
+        self.optimizer = copy.deepcopy(runner.optim_wrapper.state_dict())
+
+
+ADAPTIVE = ITERS.format(n=8) + '''
+model = dict(loss_aggregator=dict(type='AdaptiveLossAggregator',
+                                  layer_wise=True))
+optim_wrapper = dict(paramwise_cfg=dict(
+    custom_keys={'loss_aggregator': dict(decay_mult=0.)}))
+custom_hooks = [dict(type='mmstablekd.RecompositionHook', by_epoch=False,
+                     stages=[dict(begin=0, groups=[[0], [1], [2], [3]]),
+                             dict(begin=3, groups=[[0, 1], [2, 3]])])]
+'''
+
+
+def test_learned_path_weights_move_and_are_logged_as_exp_minus_s(
+        cls_config):
+    cfg = cls_config(extra=ADAPTIVE)
+    runner, log = _runner(cfg)
+    runner.train()
+    # every iteration logs exp(-s_i) of the weights it used
+    for before, logged in zip(log.log_weights, log.weights):
+        assert logged and set(logged) <= {f'weight_{k}' for k in before}
+        for key, value in logged.items():
+            assert value == pytest.approx(
+                torch.exp(-torch.tensor(before[key[7:]])).item(), rel=1e-6)
+    # decomposed: all boundaries; half-merged: only boundary 1 ends a group
+    assert set(log.weights[0]) == {'weight_feat_b0', 'weight_feat_b1',
+                                   'weight_feat_b2', 'weight_kd'}
+    assert set(log.weights[3]) == {'weight_feat_b1', 'weight_kd'}
+    final = runner.model.loss_aggregator.log_weights
+    assert all(abs(final[k].item()) > 1e-4 for k in final)
+    # trained by the optimizer, without weight decay
+    group = next(g for g in runner.optim_wrapper.param_groups
+                 if any(p is final['kd'] for p in g['params']))
+    assert group['weight_decay'] == 0
+
+    # resumed right after the grouping change (iteration 3 -> checkpoint 4):
+    # same grouping, counter, optimizer and learned weights
+    cfg = cls_config(extra=ADAPTIVE)
+    cfg.resume, cfg.load_from = True, osp.join(cfg.work_dir, 'iter_4.pth')
+    runner, log = _runner(cfg)
+    start = StateAtStart()
+    runner.register_hook(start)
+    runner.train()
+    saved = torch.load(cfg.load_from, weights_only=True)
+    for k, v in saved['state_dict'].items():
+        torch.testing.assert_close(start.state[k], v)
+    assert any(k.startswith('loss_aggregator.') for k in saved['state_dict'])
+    for i, state in saved['optimizer']['state'].items():
+        torch.testing.assert_close(start.optimizer['state'][i], state)
+    assert [(i, g) for i, g, _ in log.seen] == [
+        (i, ((0, 1), (2, 3))) for i in range(4, 8)]
+
+
+DEMO_CONFIGS = [
+    osp.join(ROOT, 'configs', 'demo', name) for name in (
+        'icd-kd_resnet18-w32-w8_digits.py',
+        'indistill_resnet18-w32-w8_digits.py',
+        'multipath-adaptive_resnet18-w32-w8_digits.py',
+        'stablekd-adaptive_resnet18-w32-w8_digits.py')
+]
+
+
+@pytest.mark.parametrize('path', DEMO_CONFIGS, ids=osp.basename)
+def test_companion_demo_config_trains_through_every_stage(path, tmp_path):
+    cfg = Config.fromfile(path)
+    cfg.model.teacher_ckpt = None
+    cfg.work_dir = str(tmp_path)
+    stages = [s for h in cfg.get('custom_hooks', []) for s in h['stages']]
+    last = max([s['begin'] for s in stages], default=0)
+    cfg.merge_from_dict(dict(
+        train_cfg=dict(_delete_=True, type='IterBasedTrainLoop',
+                       max_iters=last + 2, val_interval=1000),
+        param_scheduler=[],
+        train_dataloader=dict(batch_size=8),
+        default_hooks=dict(checkpoint=dict(by_epoch=False, interval=1000))))
+    runner, log = _runner(cfg)
+    runner.train()
+    assert len(log.seen) == last + 2
+    for _, _, losses in log.seen:
+        assert losses
+    params = dict(runner.model.named_parameters())
+    assert all(torch.isfinite(p).all() for p in params.values())
