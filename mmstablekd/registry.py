@@ -6,6 +6,7 @@ so ``type='mmstablekd.StableKD'`` imports the code that registers it.
 from mmengine.registry import DATA_SAMPLERS as MMENGINE_DATA_SAMPLERS
 from mmengine.registry import DATASETS as MMENGINE_DATASETS
 from mmengine.registry import HOOKS as MMENGINE_HOOKS
+from mmengine.registry import LOOPS as MMENGINE_LOOPS
 from mmengine.registry import METRICS as MMENGINE_METRICS
 from mmengine.registry import MODEL_WRAPPERS as MMENGINE_MODEL_WRAPPERS
 from mmengine.registry import MODELS as MMENGINE_MODELS
@@ -14,7 +15,7 @@ from mmengine.registry import Registry
 
 __all__ = [
     'MODELS', 'MODEL_WRAPPERS', 'HOOKS', 'DATASETS', 'DATA_SAMPLERS',
-    'METRICS', 'OPTIM_WRAPPERS'
+    'METRICS', 'OPTIM_WRAPPERS', 'LOOPS'
 ]
 
 # algorithms, connectors, losses and loss aggregators
@@ -36,8 +37,12 @@ DATA_SAMPLERS = Registry(
     'data sampler',
     parent=MMENGINE_DATA_SAMPLERS,
     locations=['mmstablekd.datasets'])
+# retrieval mAP of embeddings
 METRICS = Registry(
     'metric', parent=MMENGINE_METRICS, locations=['mmstablekd.evaluation'])
+# validation/test by retrieval (embed a database, then the queries)
+LOOPS = Registry(
+    'loop', parent=MMENGINE_LOOPS, locations=['mmstablekd.engine.runner'])
 # mixed precision without CUDA
 OPTIM_WRAPPERS = Registry(
     'optim_wrapper',

@@ -282,6 +282,10 @@ class StableKD(BaseModel):
             return self.loss(inputs, data_samples)
         return self.student(inputs, data_samples, mode=mode)
 
+    def extract_feat(self, inputs: torch.Tensor):
+        """The student's features (e.g. for retrieval evaluation)."""
+        return self.student.extract_feat(inputs)
+
     def loss(self, inputs: torch.Tensor,
              data_samples: Optional[list]) -> Dict[str, torch.Tensor]:
         """Losses of every group for one batch (see the class docstring)."""

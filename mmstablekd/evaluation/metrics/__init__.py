@@ -1,0 +1,3 @@
+from .retrieval_map import RetrievalMAP
+
+__all__ = ['RetrievalMAP']
