@@ -2,7 +2,12 @@
 # 8/16/32) distilled one boundary at a time, then PKT on the embedding, then
 # KD; the student runs end to end. Stages in iterations of the 184-iteration
 # demo budget (the paper's 3/4/5 growth, then PKT, then KD from 40%).
-_base_ = ['./kd_resnet18-w32-w8_digits.py']
+# Evaluated as in the paper: retrieval mAP, the test digits querying the
+# train digits (cosine and Euclidean), instead of top-1.
+_base_ = [
+    './kd_resnet18-w32-w8_digits.py',
+    '../_base_/evaluation/retrieval_digits.py',
+]
 model = dict(
     adapter=dict(type='ChannelSelection'),
     output_losses=dict(
@@ -20,3 +25,9 @@ custom_hooks = [
         ])
 ]
 model_wrapper_cfg = dict(find_unused_parameters=True)
+val_cfg = _base_.retrieval_val_cfg
+val_evaluator = _base_.retrieval_evaluator
+test_cfg = _base_.retrieval_test_cfg
+test_evaluator = _base_.retrieval_evaluator
+default_hooks = dict(
+    checkpoint=dict(save_best='retrieval/mAP_cosine', rule='greater'))
