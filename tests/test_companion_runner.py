@@ -130,22 +130,67 @@ def test_learned_path_weights_move_and_are_logged_as_exp_minus_s(
                  if any(p is final['kd'] for p in g['params']))
     assert group['weight_decay'] == 0
 
-    # resumed right after the grouping change (iteration 3 -> checkpoint 4):
-    # same grouping, counter, optimizer and learned weights
-    cfg = cls_config(extra=ADAPTIVE)
-    cfg.resume, cfg.load_from = True, osp.join(cfg.work_dir, 'iter_4.pth')
+
+
+class Interrupt(Hook):
+    """Stops the run (as a kill would) once iteration ``at`` is done and its
+    checkpoint is written."""
+    priority = 'LOWEST'
+
+    def __init__(self, at):
+        self.at = at
+
+    def after_train_iter(self, runner, batch_idx, data_batch=None,
+                         outputs=None):
+        if runner.iter + 1 == self.at:
+            raise KeyboardInterrupt
+
+
+RESUMABLE = ADAPTIVE.replace("""layer_wise=True))""", """layer_wise=True),
+             output_losses=dict(icd=dict(
+                 student='neck', teacher='neck',
+                 loss=dict(type='ICDLoss', student_channels=64,
+                           teacher_channels=128))))""")
+
+
+def test_run_interrupted_after_a_grouping_change_resumes_where_it_stopped(
+        cls_config, tmp_path):
+    """Stopped after iteration 4 (the first of the half-merged stage),
+    resumed from its last checkpoint: same grouping, counter, optimizer and
+    loss-module state (learned weights, ICD heads), and the same result as
+    a run that was never stopped."""
+    cfg = cls_config(extra=RESUMABLE)
+    cfg.work_dir = str(tmp_path / 'whole')
+    runner, _ = _runner(cfg)
+    runner.train()
+    uninterrupted = runner.model.state_dict()
+
+    cfg = cls_config(extra=RESUMABLE)
+    cfg.work_dir = str(tmp_path / 'stopped')
+    runner, _ = _runner(cfg)
+    runner.register_hook(Interrupt(at=4))
+    with pytest.raises(KeyboardInterrupt):
+        runner.train()
+    assert runner.model.groups == ((0, 1), (2, 3))
+
+    cfg = cls_config(extra=RESUMABLE)
+    cfg.work_dir, cfg.resume = str(tmp_path / 'stopped'), True
     runner, log = _runner(cfg)
     start = StateAtStart()
     runner.register_hook(start)
     runner.train()
-    saved = torch.load(cfg.load_from, weights_only=True)
+    saved = torch.load(osp.join(cfg.work_dir, 'iter_4.pth'),
+                       weights_only=True)
+    assert {'loss_aggregator.log_weights.icd',
+            'output_losses.icd.logit_scale'} <= set(saved['state_dict'])
     for k, v in saved['state_dict'].items():
         torch.testing.assert_close(start.state[k], v)
-    assert any(k.startswith('loss_aggregator.') for k in saved['state_dict'])
     for i, state in saved['optimizer']['state'].items():
         torch.testing.assert_close(start.optimizer['state'][i], state)
     assert [(i, g) for i, g, _ in log.seen] == [
         (i, ((0, 1), (2, 3))) for i in range(4, 8)]
+    for k, v in runner.model.state_dict().items():
+        torch.testing.assert_close(v, uninterrupted[k], msg=k)
 
 
 DEMO_CONFIGS = [

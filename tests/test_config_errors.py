@@ -115,3 +115,63 @@ custom_hooks = [dict(type='mmstablekd.RecompositionHook',
                        'of the 4 blocks'):
         runner.train()
     assert runner.iter == 0
+
+
+def test_stage_with_an_unknown_loss_fails_before_any_step(cls_config):
+    from mmengine.runner import Runner
+    cfg = cls_config(extra='''
+custom_hooks = [dict(type='mmstablekd.RecompositionHook',
+                     stages=[dict(begin=0, losses=['feat_b0', 'pkt'])])]
+''')
+    runner = Runner.from_cfg(cfg)
+    with pytest.raises(ValueError, match=r"RecompositionHook stage 0: losses "
+                       r"\['feat_b0', 'pkt'\] must be a non-empty list of "
+                       r"\['task', 'feat_b0', 'feat_b1', 'feat_b2', 'kd'\] "
+                       r"\(the unknown ones: \['pkt'\]\)"):
+        runner.train()
+    assert runner.iter == 0
+
+
+def test_a_mistake_in_a_rerun_leaves_earlier_checkpoints_and_logs_intact(
+        cls_config, tmp_path):
+    """A bad config run in the work dir of an earlier run fails before it
+    writes anything but its own new log folder."""
+    import hashlib
+    import os
+    from mmengine.runner import Runner
+    cfg = cls_config()
+    cfg.train_cfg.max_epochs = 1
+    Runner.from_cfg(cfg).train()
+
+    def snapshot():
+        files = {}
+        for folder, _, names in os.walk(cfg.work_dir):
+            for name in names:
+                path = os.path.join(folder, name)
+                with open(path, 'rb') as f:
+                    files[path] = hashlib.sha256(f.read()).hexdigest()
+        return files
+
+    before = snapshot()
+    assert any(p.endswith('epoch_1.pth') for p in before)
+    mistakes = [
+        ("model = dict(boundaries=dict(student=['backbone.layr1', "
+         "'backbone.layer2', 'backbone.layer3']))", ValueError),
+        ("custom_hooks = [dict(type='mmstablekd.RecompositionHook', "
+         "stages=[dict(begin=0, groups=[[0], [1, 3], [2]])])]", ValueError),
+        ("model = dict(teacher_ckpt='missing.pth')", FileNotFoundError),
+    ]
+    for extra, error in mistakes:
+        bad = cls_config(extra=extra)
+        bad.train_cfg.max_epochs, bad.resume = 2, True
+        with pytest.raises(error):
+            Runner.from_cfg(bad).train()
+    after = snapshot()
+    # MMEngine copies the config of the latest run it starts to the work
+    # dir; each run keeps its own copy in its log folder
+    latest_config = os.path.join(cfg.work_dir, 'cfg.py')
+    assert {p: h for p, h in after.items()
+            if p in before and p != latest_config} == {
+                p: h for p, h in before.items() if p != latest_config}
+    # nothing but new log folders
+    assert all(p in before or '/20' in p for p in after)
