@@ -140,3 +140,35 @@ def test_bad_detection_config_fails_at_build(tmp_path, extra, message):
     with pytest.raises(ValueError) as err:
         _build_with(tmp_path, extra)
     assert message in str(err.value)
+
+
+FASTER_RCNN = f'''
+_base_ = ['mmdet::faster_rcnn/faster-rcnn_r50_fpn_1x_coco.py']
+custom_imports = dict(imports=['mmstablekd'])
+model = dict(
+    _delete_=True,
+    type='mmstablekd.StableKD',
+    student=dict(cfg_path='mmdet::faster_rcnn/faster-rcnn_r50_fpn_1x_coco.py',
+                 backbone=dict(depth=18, init_cfg=None),
+                 neck=dict(in_channels=[64, 128, 256, 512])),
+    teacher={{{{_base_.model}}}},
+    boundaries=dict(student={STAGES!r}, teacher={STAGES!r}),
+    feat_space='student',
+    probe_input_shape=(3, 64, 64))
+'''
+
+
+def test_two_stage_detector_with_adapters_keeps_groups_isolated(tmp_path):
+    # Faster R-CNN R-50 -> R-18: input adapters at every stage; the RPN and
+    # the RoI head both sit in the last block
+    model = build_model(Config.fromfile(
+        write_config(tmp_path, FASTER_RCNN))).train()
+    assert sorted(model.input_adapters) == ['0', '1', '2', '3']
+    model.set_groups([[0], [1], [2], [3], [4]])
+    losses = model.loss(*_batch())
+    for key in ('loss_rpn_cls', 'loss_cls', 'loss_bbox'):
+        assert not any(p.startswith('backbone') for p in _reached(
+            model, losses[key])), key
+    assert 'rpn_head.rpn_conv' in _reached(model, losses['loss_rpn_cls'])
+    assert 'roi_head.bbox_head' in _reached(model, losses['loss_cls'])
+    assert _reached(model, losses['loss_feat_b3']) == {'backbone.layer4'}

@@ -2,6 +2,8 @@
 COCO-format shapes through MMDetection's CocoDataset, pipeline and
 CocoMetric; a grouping change, checkpoints, resume, and a student-only
 export that MMDetection's own init_detector loads."""
+import filecmp
+import json
 import os.path as osp
 
 import pytest
@@ -134,6 +136,25 @@ def trained(tmp_path_factory):
     runner, record = _runner(folder)
     runner.train()
     return folder, runner, record
+
+
+def test_shapes_data_is_fixed_by_its_seed_and_boxes_fit_the_images(
+        tmp_path):
+    a = make_shapes_coco(str(tmp_path / 'a'), 'train', 3, seed=5)
+    b = make_shapes_coco(str(tmp_path / 'b'), 'train', 3, seed=5)
+    c = make_shapes_coco(str(tmp_path / 'c'), 'train', 3, seed=6)
+    assert filecmp.cmp(a, b, shallow=False)
+    assert filecmp.cmp(tmp_path / 'a/train/00002.png',
+                       tmp_path / 'b/train/00002.png', shallow=False)
+    assert not filecmp.cmp(a, c, shallow=False)
+    coco = json.load(open(a))
+    assert [c['name'] for c in coco['categories']] == [
+        'circle', 'square', 'triangle']
+    assert coco['annotations']
+    for ann in coco['annotations']:
+        x, y, w, h = ann['bbox']
+        assert x >= 0 and y >= 0 and x + w <= 128 and y + h <= 128
+        assert 24 <= w <= 56 and w == h
 
 
 def test_runner_trains_across_a_grouping_change_with_detection_losses(

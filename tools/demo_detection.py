@@ -19,7 +19,7 @@ from demo_digits import ROOT, train  # noqa: E402
 
 CONFIGS = osp.join(ROOT, 'configs', 'demo')
 DATA = osp.join('data', 'shapes')  # the configs' data_root
-SPLITS = dict(train=(320, 0), val=(80, 1))  # images, seed
+SPLITS = dict(train=(256, 0), val=(64, 1))  # images, seed
 TEACHER = 'retinanet_r18-w32_shapes_teacher.py'
 RUNS = [  # (name, config, distilled from the teacher)
     ('teacher (RetinaNet R-18 w32)', TEACHER, False),

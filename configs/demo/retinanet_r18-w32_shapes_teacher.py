@@ -13,7 +13,7 @@ model = dict(
     neck=dict(in_channels=[32, 64, 128, 256], out_channels=64),
     bbox_head=dict(num_classes=3, in_channels=64, feat_channels=64))
 
-train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=12, val_interval=3)
+train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=12, val_interval=4)
 val_cfg = dict(type='ValLoop')
 test_cfg = dict(type='TestLoop')
 # AdamW trains these small detectors from scratch more reliably than SGD
