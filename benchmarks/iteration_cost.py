@@ -13,7 +13,8 @@ machine noise hits both alike; the ratio of the medians is reported. Memory:
 each grouping trains in a fresh subprocess, whose resident memory is sampled
 every 2 ms; the peak grown during training (above the resident memory after
 building the model) and the whole process's peak are compared.
-The teacher keeps random weights (costs do not depend on them).
+The teacher keeps random weights and the student its initial ones (costs do
+not depend on them).
 """
 import argparse
 import json
@@ -40,6 +41,15 @@ def build(config: str):
     model_cfg.setdefault('data_preprocessor', cfg.get('data_preprocessor'))
     with DefaultScope.overwrite_default_scope(cfg.default_scope):
         model = MODELS.build(model_cfg)
+        # the configs' own initialisation (e.g. RetinaNet's classification
+        # prior, without which the focal loss diverges), minus pretrained
+        # weights, which are not downloaded here
+        for module in model.modules():
+            init_cfg = getattr(module, 'init_cfg', None)
+            if isinstance(init_cfg, dict) and \
+                    init_cfg.get('type') == 'Pretrained':
+                module.init_cfg = None
+        model.init_weights()
     stages = [h for h in cfg.get('custom_hooks', [])
               if h['type'].endswith('RecompositionHook')]
     decomposed = stages[0]['stages'][0]['groups'] if stages else None

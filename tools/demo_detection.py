@@ -41,10 +41,14 @@ def make_data() -> None:
 def read_result(work_dir: str):
     """(bbox mAP, mAP@0.5, iterations) of a finished run's last
     validation; mAPs are 0 when the detector found no box."""
+    import torch
+    import mmstablekd  # noqa: F401  (safe loading of MMEngine checkpoints)
+    ckpt = open(osp.join(work_dir, 'last_checkpoint')).read().strip()
+    iters = torch.load(ckpt, map_location='cpu',
+                       weights_only=True)['meta']['iter']
     path = sorted(glob.glob(osp.join(work_dir, '*', 'vis_data',
                                      'scalars.json')))[-1]
     rows = [json.loads(line) for line in open(path)]
-    iters = max(r['iter'] for r in rows if 'iter' in r)
     last = [r for r in rows if any(k.startswith('coco/') for k in r)][-1]
     return (last.get('coco/bbox_mAP', 0.0), last.get('coco/bbox_mAP_50',
                                                      0.0), iters)
