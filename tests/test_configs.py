@@ -8,10 +8,11 @@ from mmengine.config import Config
 
 from conftest import ROOT, build_model
 from mmstablekd.datasets import DigitsDataset
+from mmstablekd.models.blocks.detection import is_detector
 
 DISTILL_CONFIGS = sorted(
     glob.glob(osp.join(ROOT, 'configs', 'kd', '*.py')) +
-    glob.glob(osp.join(ROOT, 'configs', 'stablekd', 'mmpretrain', '*.py')) +
+    glob.glob(osp.join(ROOT, 'configs', 'stablekd', '*', '*.py')) +
     glob.glob(osp.join(ROOT, 'configs', 'demo', '*kd*.py')) +
     glob.glob(osp.join(ROOT, 'configs', 'demo', '*indistill*.py')) +
     glob.glob(osp.join(ROOT, 'configs', 'demo', '*multipath*.py')) + [
@@ -29,19 +30,21 @@ def test_distillation_config_builds(path):
     assert cfg.custom_imports.imports == ['mmstablekd']
     cfg.model.teacher_ckpt = None
     model = build_model(cfg)
-    assert model.num_blocks == 4
+    # classifiers: 3 stages + the rest; detectors: 4 stages + neck and head
+    assert model.num_blocks == (5 if is_detector(model.student) else 4)
     hooks = [h for h in cfg.get('custom_hooks', [])
              if h['type'] == 'mmstablekd.RecompositionHook']
     # twins: KD configs have no schedule, StableKD configs have one
     assert bool(hooks) == any(s in osp.basename(path) for s in SCHEDULED)
     for hook in hooks:
         for stage in hook['stages']:
-            model.check_groups(stage.get('groups', [[0, 1, 2, 3]]))
+            model.check_groups(
+                stage.get('groups', [list(range(model.num_blocks))]))
             model.check_losses(stage.get('losses', ['task']))
 
 
 def test_kd_and_stablekd_twins_differ_only_by_the_schedule():
-    for path in glob.glob(osp.join(ROOT, 'configs', 'stablekd', 'mmpretrain',
+    for path in glob.glob(osp.join(ROOT, 'configs', 'stablekd', '*',
                                    '*.py')):
         twin = osp.join(ROOT, 'configs', 'kd',
                         osp.basename(path).replace('stablekd_', 'kd_'))

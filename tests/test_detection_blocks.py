@@ -81,3 +81,94 @@ def test_merged_detector_group_trains_the_backbone_through_the_neck(
     losses = detector.loss(*_batch())
     assert {'backbone.layer2', 'backbone.layer3', 'backbone.layer4'} <= \
         _reached(detector, losses['loss_cls'])
+
+
+def test_half_merged_detector_feeds_the_neck_teacher_and_own_features(
+        detector):
+    # groups [0 1] [2 3 4]: the neck receives the teacher's layer1/layer2
+    # outputs and the student's own layer3/layer4 outputs
+    detector.set_groups([[0, 1], [2, 3, 4]])
+    losses = detector.loss(*_batch())
+    reached = _reached(detector, losses['loss_cls'])
+    assert {'backbone.layer3', 'backbone.layer4', 'neck.lateral_convs',
+            'bbox_head.retina_cls'} <= reached
+    assert not reached & {'backbone.layer1', 'backbone.layer2'}
+    assert _reached(detector, losses['loss_feat_b1']) == {
+        'backbone.layer2'}  # layer1 is frozen (frozen_stages=1)
+
+
+def test_teacher_runs_backbone_and_neck_only(detector):
+    calls = []
+    handles = [getattr(detector.teacher, name).register_forward_pre_hook(
+        lambda *args, name=name: calls.append(name))
+        for name in ('backbone', 'neck', 'bbox_head')]
+    detector.set_groups([[0], [1], [2], [3], [4]])
+    detector.loss(*_batch())
+    for handle in handles:
+        handle.remove()
+    assert calls == ['backbone', 'neck']
+
+
+def _build_with(tmp_path, extra):
+    write_config(tmp_path, CONFIG, 'base.py')
+    path = write_config(tmp_path, "_base_ = ['./base.py']\n" + extra)
+    return build_model(Config.fromfile(path))
+
+
+THREE = STAGES[:3]
+
+
+@pytest.mark.parametrize('extra, message', [
+    (f"model = dict(boundaries=dict(student={STAGES[:3] + ['neck']!r}))",
+     "student boundaries ['neck'] are not in the backbone"),
+    # the FPN receives layer4's output, which ends no block
+    (f'model = dict(boundaries=dict(student={THREE!r}, teacher={THREE!r}))',
+     "The student neck receives the outputs of ['backbone.layer4'], which "
+     'end no block'),
+    ('model = dict(teacher=dict(neck=dict(in_channels=[64, 128, 256, 256])))',
+     'The teacher neck (FPN) expects inputs of widths in_channels=[64, 128, '
+     '256, 256], but the backbone returns 4 stage outputs of widths [64, '
+     '128, 256, 512]'),
+    ('model = dict(teacher=dict(bbox_head=dict(num_classes=3)))',
+     'different numbers of classes (bbox_head.num_classes: student 80, '
+     'teacher 3)'),
+    ("model = dict(teacher=dict(data_preprocessor=dict(mean=[103.53, 116.28,"
+     " 123.675], std=[1.0, 1.0, 1.0], bgr_to_rgb=False)))",
+     'Student and teacher normalise images differently'),
+])
+def test_bad_detection_config_fails_at_build(tmp_path, extra, message):
+    with pytest.raises(ValueError) as err:
+        _build_with(tmp_path, extra)
+    assert message in str(err.value)
+
+
+FASTER_RCNN = f'''
+_base_ = ['mmdet::faster_rcnn/faster-rcnn_r50_fpn_1x_coco.py']
+custom_imports = dict(imports=['mmstablekd'])
+model = dict(
+    _delete_=True,
+    type='mmstablekd.StableKD',
+    student=dict(cfg_path='mmdet::faster_rcnn/faster-rcnn_r50_fpn_1x_coco.py',
+                 backbone=dict(depth=18, init_cfg=None),
+                 neck=dict(in_channels=[64, 128, 256, 512])),
+    teacher={{{{_base_.model}}}},
+    boundaries=dict(student={STAGES!r}, teacher={STAGES!r}),
+    feat_space='student',
+    probe_input_shape=(3, 64, 64))
+'''
+
+
+def test_two_stage_detector_with_adapters_keeps_groups_isolated(tmp_path):
+    # Faster R-CNN R-50 -> R-18: input adapters at every stage; the RPN and
+    # the RoI head both sit in the last block
+    model = build_model(Config.fromfile(
+        write_config(tmp_path, FASTER_RCNN))).train()
+    assert sorted(model.input_adapters) == ['0', '1', '2', '3']
+    model.set_groups([[0], [1], [2], [3], [4]])
+    losses = model.loss(*_batch())
+    for key in ('loss_rpn_cls', 'loss_cls', 'loss_bbox'):
+        assert not any(p.startswith('backbone') for p in _reached(
+            model, losses[key])), key
+    assert 'rpn_head.rpn_conv' in _reached(model, losses['loss_rpn_cls'])
+    assert 'roi_head.bbox_head' in _reached(model, losses['loss_cls'])
+    assert _reached(model, losses['loss_feat_b3']) == {'backbone.layer4'}

@@ -1,6 +1,8 @@
 from .digits import DigitsDataset
+from .shapes import SHAPE_CLASSES, make_shapes_coco
 from .subset_sampler import ClassBalancedSubsetSampler, class_balanced_subset
 
 __all__ = [
-    'ClassBalancedSubsetSampler', 'DigitsDataset', 'class_balanced_subset'
+    'ClassBalancedSubsetSampler', 'DigitsDataset', 'SHAPE_CLASSES',
+    'class_balanced_subset', 'make_shapes_coco'
 ]

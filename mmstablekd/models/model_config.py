@@ -2,7 +2,7 @@
 import copy
 import os.path as osp
 
-from mmengine.config import Config
+from mmengine.config import Config, ConfigDict
 from mmengine.utils import is_installed
 
 
@@ -14,12 +14,14 @@ def resolve_model_cfg(cfg: dict) -> dict:
     or a file path (in configs, ``'{{ fileDirname }}/teacher.py'`` names a
     file next to the config). The ``model`` of that config is taken, with
     ``overrides`` merged in as in ``_base_`` inheritance. A dict without
-    ``cfg_path`` is returned as it is.
+    ``cfg_path`` is returned as it is. The result is a ``ConfigDict``, as
+    upstream models expect (e.g. MMDetection's two-stage detectors read
+    ``train_cfg.rpn``).
     """
     cfg = copy.deepcopy(dict(cfg))
     path = cfg.pop('cfg_path', None)
     if path is None:
-        return cfg
+        return ConfigDict(cfg)
     if '::' in path:
         package, relative = path.split('::', 1)
         if not is_installed(package):
@@ -38,4 +40,4 @@ def resolve_model_cfg(cfg: dict) -> dict:
         raise ValueError(f'cfg_path {path!r} defines no `model`.')
     merged = Config(dict(model=base.model))
     merged.merge_from_dict(dict(model=cfg))
-    return merged.model.to_dict()
+    return ConfigDict(merged.model.to_dict())

@@ -11,6 +11,7 @@ from torch import nn
 from mmstablekd.registry import MODELS
 from ..blocks import (BlockPlan, OutputRecorder, TeacherFeeding, check_groups,
                       end_to_end, probe_blocks)
+from ..blocks.detection import check_detector_pair
 from ..blocks.module_paths import get_module
 from ..blocks.nested import iter_tensors
 from ..builder import build_component
@@ -477,6 +478,7 @@ def _probe_pair(student, teacher, boundaries, input_shape):
             f'boundaries (N - 1 for N blocks); got {len(s_paths)} for the '
             f'student {s_paths} and {len(t_paths)} for the teacher '
             f'{t_paths}. Cut both at corresponding stages.')
+    check_detector_pair(student, teacher, boundaries, input_shape)
     student_plan = probe_blocks(student, s_paths, input_shape, 'student')
     teacher_plan = probe_blocks(teacher, t_paths, input_shape, 'teacher')
     for j, (s, t) in enumerate(zip(student_plan.shapes, teacher_plan.shapes)):

@@ -1,0 +1,13 @@
+# StableKD's default recomposition for 5 blocks, e.g. a detector cut at its
+# four backbone stages (stage 1 | 2 | 3 | 4 | neck + head): decomposed for the
+# first 20% of training, half-merged for the next 20%, end-to-end KD for the
+# rest. Shares of training, so it fits any max_epochs.
+custom_hooks = [
+    dict(
+        type='mmstablekd.RecompositionHook',
+        stages=[
+            dict(begin=0, groups=[[0], [1], [2], [3], [4]]),
+            dict(begin=0.2, groups=[[0, 1], [2, 3, 4]]),
+            dict(begin=0.4, groups=[[0, 1, 2, 3, 4]]),
+        ])
+]

@@ -1,0 +1,29 @@
+# Feature-imitation KD baseline on the shapes: the demo student learns from
+# the demo teacher end to end (StableKD's model without a schedule): its own
+# detection losses plus the imitation of the teacher's FPN outputs.
+_base_ = ['./retinanet_r18-w16_shapes_student.py']
+custom_imports = dict(imports=['mmstablekd'])
+model = dict(
+    _delete_=True,
+    type='mmstablekd.StableKD',
+    student={{_base_.model}},
+    teacher=dict(
+        cfg_path='{{ fileDirname }}/retinanet_r18-w32_shapes_teacher.py'),
+    # written by tools/train.py on retinanet_r18-w32_shapes_teacher.py
+    teacher_ckpt='work_dirs/retinanet_r18-w32_shapes_teacher/epoch_12.pth',
+    # 5 blocks: stem + layer1 | layer2 | layer3 | layer4 | FPN + head
+    boundaries=dict(
+        student=['backbone.layer1', 'backbone.layer2', 'backbone.layer3',
+                 'backbone.layer4'],
+        teacher=['backbone.layer1', 'backbone.layer2', 'backbone.layer3',
+                 'backbone.layer4']),
+    # widths differ (x2): compare at the student's width, see feat_space
+    feat_space='student',
+    output_losses=dict(
+        neck=dict(student='neck', teacher='neck',
+                  loss=dict(type='FeatureMSELoss', loss_weight=1.0))),
+    probe_input_shape=(3, 128, 128))
+
+# next to every checkpoint, a student-only one that init_detector loads with
+# configs/demo/retinanet_r18-w16_shapes_student.py
+default_hooks = dict(student_export=dict(type='mmstablekd.StudentExportHook'))

@@ -1,0 +1,6 @@
+# Detection demo student, trained alone: RetinaNet with a ResNet-18 at 1/4
+# width (16-32-64-128 channels), the teacher's FPN and head widths.
+_base_ = ['./retinanet_r18-w32_shapes_teacher.py']
+model = dict(
+    backbone=dict(base_channels=16),
+    neck=dict(in_channels=[16, 32, 64, 128]))

@@ -1,0 +1,32 @@
+# Feature-imitation KD baseline, COCO: RetinaNet R-101 (MMDetection's public
+# checkpoint) -> RetinaNet R-50 with the 1x schedule. Same widths at every
+# stage, so no adapters. The StableKD twin adds a recomposition schedule and
+# nothing else.
+_base_ = ['mmdet::retinanet/retinanet_r50_fpn_1x_coco.py']  # data, runtime
+custom_imports = dict(imports=['mmstablekd'])
+
+model = dict(
+    _delete_=True,
+    type='mmstablekd.StableKD',
+    student={{_base_.model}},
+    teacher=dict(cfg_path='mmdet::retinanet/retinanet_r101_fpn_1x_coco.py'),
+    teacher_ckpt='https://download.openmmlab.com/mmdetection/v2.0/retinanet/'
+    'retinanet_r101_fpn_1x_coco/retinanet_r101_fpn_1x_coco_20200130-7a93545f'
+    '.pth',
+    # N = 5 blocks: stem + layer1 | layer2 | layer3 | layer4 | neck + head.
+    # The FPN receives all four stage outputs, so all four are boundaries.
+    boundaries=dict(
+        student=['backbone.layer1', 'backbone.layer2', 'backbone.layer3',
+                 'backbone.layer4'],
+        teacher=['backbone.layer1', 'backbone.layer2', 'backbone.layer3',
+                 'backbone.layer4']),
+    # the last group: RetinaNet's own losses (loss_cls, loss_bbox) plus the
+    # imitation of the teacher's FPN outputs, level by level (loss_neck)
+    output_losses=dict(
+        neck=dict(student='neck', teacher='neck',
+                  loss=dict(type='FeatureMSELoss', loss_weight=1.0))),
+    task_loss_weight=1.0)
+
+# next to every checkpoint, a student-only one that init_detector loads with
+# the student's own config (mmdet::retinanet/retinanet_r50_fpn_1x_coco.py)
+default_hooks = dict(student_export=dict(type='mmstablekd.StudentExportHook'))

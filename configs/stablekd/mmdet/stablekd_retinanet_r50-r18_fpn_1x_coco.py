@@ -1,0 +1,7 @@
+# StableKD = the feature-imitation KD baseline + recomposition over the 5
+# blocks (decomposed -> half-merged -> end-to-end for the first 20% / next
+# 20% / rest of the 12 epochs).
+_base_ = [
+    '../../kd/kd_retinanet_r50-r18_fpn_1x_coco.py',
+    '../../_base_/recomposition/5blocks_20-20.py',
+]

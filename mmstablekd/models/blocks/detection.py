@@ -1,0 +1,157 @@
+"""What the block machinery requires of an MMDetection detector.
+
+Blocks ``0..N-2`` are backbone stages and the last block is the neck and the
+head(s). The neck receives several stage outputs at once (a tuple); each of
+them must end a block, so that a last block trained on its own is fed the
+teacher's features only. :func:`check_detector_pair` checks this, and that
+teacher and student see the same normalised image, before anything is
+traced or trained.
+"""
+from typing import List, Sequence, Tuple
+
+import torch
+from torch import nn
+
+from .module_paths import get_module
+
+
+def is_detector(model: nn.Module) -> bool:
+    """Whether ``model`` is an MMDetection detector."""
+    try:
+        from mmdet.models.detectors import BaseDetector
+    except ImportError:  # MMDetection is not installed: no detector
+        return False
+    return isinstance(model, BaseDetector)
+
+
+def check_detector_pair(student: nn.Module, teacher: nn.Module,
+                        boundaries: dict,
+                        input_shape: Tuple[int, ...]) -> None:
+    """Check a detector pair's boundaries and preprocessing (a no-op for
+    other models).
+
+    Args:
+        student, teacher: the two detectors.
+        boundaries: ``dict(student=[...], teacher=[...])`` module paths.
+        input_shape: ``(C, H, W)`` of the dummy image the backbones run on.
+
+    Raises:
+        ValueError: a boundary outside the backbone, a neck whose
+            ``in_channels`` do not match the backbone's outputs, a backbone
+            output that the neck receives but no boundary ends, or
+            teacher and student normalising images differently.
+    """
+    for model, role in ((student, 'student'), (teacher, 'teacher')):
+        if is_detector(model):
+            _check_backbone_boundaries(model, list(boundaries[role]),
+                                       input_shape, role)
+    if is_detector(student) and is_detector(teacher):
+        _check_same_normalisation(student, teacher)
+
+
+def _check_backbone_boundaries(model, boundaries: List[str], input_shape,
+                               role: str) -> None:
+    outside = [p for p in boundaries if p.split('.')[0] != 'backbone']
+    if outside:
+        raise ValueError(
+            f'{role} boundaries {outside} are not in the backbone. In a '
+            f'detector, blocks 0..N-2 are backbone stages and the last block '
+            f'is the neck and the head(s): cut at stage outputs, e.g. '
+            f"['backbone.layer1', ..., 'backbone.layer4'].")
+    if not model.with_neck:
+        return
+    for path in boundaries:  # unknown paths: name the closest ones
+        get_module(model, path, role)
+    feats, producers = _run_backbone(model, input_shape)
+    # the outermost module that returned each output, e.g. backbone.layer4
+    names = [producers[id(f)][-1] for f in feats]
+    widths = [f.shape[1] for f in feats]
+    neck = model.neck
+    in_channels = getattr(neck, 'in_channels', None)
+    if isinstance(in_channels, int):
+        in_channels = [in_channels]
+    if in_channels is not None and list(in_channels) != widths:
+        raise ValueError(
+            f'The {role} neck ({type(neck).__name__}) expects inputs of '
+            f'widths in_channels={list(in_channels)}, but the backbone '
+            f'returns {len(feats)} stage outputs of widths {widths} (from '
+            f'{names}). Set neck.in_channels={widths}, or the backbone\'s '
+            f'out_indices.')
+    unbounded = [name for f, name in zip(feats, names)
+                 if not set(producers[id(f)]) & set(boundaries)]
+    if unbounded:
+        raise ValueError(
+            f'The {role} neck receives the outputs of {unbounded}, which end '
+            f'no block (boundaries: {boundaries}). Every stage output the '
+            f'neck receives must be a boundary, so that the neck can be fed '
+            f"the teacher's features: add them to the boundaries (in "
+            f"forward order), or drop their stages from the backbone's "
+            f'out_indices.')
+
+
+def _run_backbone(model, input_shape):
+    """The backbone's outputs (a tuple) for a dummy image, and for each
+    output tensor (by ``id``) the paths of the backbone modules that
+    returned it, in the order they returned (a stage after its last
+    layer)."""
+    producers, alive = {}, []
+
+    def record(path):
+
+        def hook(module, args, output):
+            if isinstance(output, torch.Tensor):
+                alive.append(output)  # keeps ids unique during the pass
+                producers.setdefault(id(output), []).append(path)
+
+        return hook
+
+    handles = [
+        m.register_forward_hook(record(f'backbone.{name}'))
+        for name, m in model.backbone.named_modules() if name
+    ]
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            feats = model.backbone(torch.rand(1, *input_shape))
+    finally:
+        model.train(was_training)
+        for handle in handles:
+            handle.remove()
+    feats = tuple(feats) if isinstance(feats, Sequence) else (feats, )
+    for f in feats:
+        producers.setdefault(id(f), ['backbone'])
+    return feats, producers
+
+
+def _check_same_normalisation(student, teacher) -> None:
+    """The teacher runs on the student's preprocessed batch, so both must
+    expect the same mean, std and channel order."""
+    def normalisation(model):
+        pre = model.data_preprocessor
+        return (getattr(pre, 'mean', None), getattr(pre, 'std', None),
+                getattr(pre, '_channel_conversion', None))
+
+    ours, theirs = normalisation(student), normalisation(teacher)
+    same = all(
+        (a is None and b is None) or (
+            a is not None and b is not None and torch.equal(
+                torch.as_tensor(a).flatten(), torch.as_tensor(b).flatten()))
+        for a, b in zip(ours, theirs))
+    if not same:
+        def describe(n):
+            mean, std, bgr_to_rgb = n
+            return (f'mean {_values(mean)}, std {_values(std)}, '
+                    f'bgr_to_rgb {bgr_to_rgb}')
+
+        raise ValueError(
+            f'Student and teacher normalise images differently (student: '
+            f'{describe(ours)}; teacher: {describe(theirs)}). The teacher '
+            f"runs on the student's preprocessed batch: give the teacher the "
+            f"student's data_preprocessor settings (e.g. a 'pytorch'-style "
+            f"teacher for a 'pytorch'-style student, not a 'caffe' one).")
+
+
+def _values(t):
+    return None if t is None else [round(float(v), 3)
+                                   for v in torch.as_tensor(t).flatten()]

@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# The detection demo: set up (or reuse) the environment, generate the shapes
+# data, then train a RetinaNet teacher, the student alone, feature-imitation
+# KD and StableKD through tools/train.py and print a bbox mAP table.
+set -euo pipefail
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+bash "$ROOT/tools/setup_env.sh"
+cd "$ROOT"
+exec "$ROOT/.venv/bin/python" tools/demo_detection.py "$@"
