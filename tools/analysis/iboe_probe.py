@@ -22,7 +22,7 @@ from mmengine.runner import Runner
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 DEMO = osp.join(ROOT, 'configs', 'demo')
 FIGURES = {  # name -> (title, what StableKD's claim predicts)
-    'grad_noise': ('gradient noise tr(Var g)/|E g|^2', 'lower'),
+    'grad_noise': ('gradient noise tr(Var g) / ‖E g‖²', 'lower'),
     'update_cos': ('cosine of consecutive updates', 'higher'),
     'input_drift': ('input drift between probes', 'lower'),
 }
