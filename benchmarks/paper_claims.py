@@ -270,8 +270,8 @@ def write_report(args, results, variants, cost, probes, teacher_top1,
         '# Benchmarks: the paper\'s claims at small scale\n',
         f'Command (from the repository root, environment active):\n\n'
         f'```bash\n{command}\n```\n',
-        f'Measured on {os.cpu_count()} CPU cores ({cost["threads"]} torch '
-        f'threads, shared with other jobs), Python '
+        f'Measured on {os.cpu_count()} CPU cores (torch threads: '
+        f'{cost["threads"]}; shared with other jobs), Python '
         f'{platform.python_version()}; the whole benchmark took '
         f'{minutes:.0f} minutes.\n',
         '**Set-up.** Data: the embedded digits (1,437 train / 360 test '
