@@ -129,6 +129,43 @@ def measure_memory(args) -> None:
                           peak_mib=peak[0])))
 
 
+def measure(config: str, batch: int = 64, size: int = 32,
+            iters: int = 20) -> dict:
+    """Median iteration time (s) and peak memory (MiB) of both groupings,
+    and the StableKD / KD ratios."""
+    model, decomposed = build(config)
+    if decomposed is None:
+        sys.exit(f'{config} has no RecompositionHook stages')
+    groupings = {'KD': [list(range(model.num_blocks))],
+                 'StableKD': decomposed}
+    optimizer = torch.optim.SGD(
+        [p for p in model.parameters() if p.requires_grad], lr=0.01)
+    inputs = make_batch(model, batch, size)
+    times = {name: [] for name in groupings}
+    for i in range(iters + 2):
+        for name, groups in groupings.items():
+            model.set_groups(groups)
+            seconds = step(model, optimizer, *inputs)
+            if i >= 2:  # warm-up
+                times[name].append(seconds)
+
+    memory = {}
+    for name in groupings:
+        out = subprocess.run(
+            [sys.executable, __file__, '--config', config, '--batch',
+             str(batch), '--size', str(size), '--grouping',
+             name.lower()], check=True, capture_output=True, text=True)
+        memory[name] = json.loads(out.stdout.strip().splitlines()[-1])
+    median = {name: statistics.median(t) for name, t in times.items()}
+    return dict(
+        groupings=groupings, median_iter_s=median, memory_mib=memory,
+        threads=torch.get_num_threads(),
+        time_ratio=median['StableKD'] / median['KD'],
+        growth_ratio=memory['StableKD']['peak_growth_mib'] / max(
+            memory['KD']['peak_growth_mib'], 1e-9),
+        peak_ratio=memory['StableKD']['peak_mib'] / memory['KD']['peak_mib'])
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--config', default=DEFAULT_CONFIG)
@@ -140,49 +177,20 @@ def main():
     if args.grouping:
         return measure_memory(args)
 
-    model, decomposed = build(args.config)
-    if decomposed is None:
-        sys.exit(f'{args.config} has no RecompositionHook stages')
-    groupings = {'KD': [list(range(model.num_blocks))],
-                 'StableKD': decomposed}
-    optimizer = torch.optim.SGD(
-        [p for p in model.parameters() if p.requires_grad], lr=0.01)
-    batch = make_batch(model, args.batch, args.size)
-    times = {name: [] for name in groupings}
-    for i in range(args.iters + 2):
-        for name, groups in groupings.items():
-            model.set_groups(groups)
-            seconds = step(model, optimizer, *batch)
-            if i >= 2:  # warm-up
-                times[name].append(seconds)
-
-    memory = {}
-    for name in groupings:
-        out = subprocess.run(
-            [sys.executable, __file__, '--config', args.config, '--batch',
-             str(args.batch), '--size', str(args.size), '--grouping',
-             name.lower()], check=True, capture_output=True, text=True)
-        memory[name] = json.loads(out.stdout.strip().splitlines()[-1])
-
+    cost = measure(args.config, args.batch, args.size, args.iters)
     print(f'config: {osp.relpath(args.config, ROOT)}  batch {args.batch} '
           f'x 3x{args.size}x{args.size}, {args.iters} timed iterations, '
-          f'{torch.get_num_threads()} threads')
+          f'{cost["threads"]} threads')
     print('| grouping | median iter (s) | peak RSS growth (MiB) | '
           'peak RSS (MiB) |')
     print('|---|---:|---:|---:|')
-    for name in groupings:
-        print(f'| {name} {groupings[name]} | '
-              f'{statistics.median(times[name]):.3f} | '
-              f'{memory[name]["peak_growth_mib"]:.0f} | '
-              f'{memory[name]["peak_mib"]:.0f} |')
-    time_ratio = statistics.median(times['StableKD']) / statistics.median(
-        times['KD'])
-    growth_ratio = memory['StableKD']['peak_growth_mib'] / max(
-        memory['KD']['peak_growth_mib'], 1e-9)
-    peak_ratio = memory['StableKD']['peak_mib'] / memory['KD']['peak_mib']
-    print(f'StableKD / KD: iteration time x{time_ratio:.3f} (target <= 1.10), '
-          f'peak RSS growth x{growth_ratio:.3f}, peak RSS x{peak_ratio:.3f} '
-          f'(target <= 1.15)')
+    for name, groups in cost['groupings'].items():
+        memory = cost['memory_mib'][name]
+        print(f'| {name} {groups} | {cost["median_iter_s"][name]:.3f} | '
+              f'{memory["peak_growth_mib"]:.0f} | {memory["peak_mib"]:.0f} |')
+    print(f'StableKD / KD: iteration time x{cost["time_ratio"]:.3f} (target '
+          f'<= 1.10), peak RSS growth x{cost["growth_ratio"]:.3f}, peak RSS '
+          f'x{cost["peak_ratio"]:.3f} (target <= 1.15)')
 
 
 if __name__ == '__main__':

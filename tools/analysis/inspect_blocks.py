@@ -17,6 +17,7 @@ from mmengine.config import Config, DictAction
 from mmengine.registry import MODELS, DefaultScope
 
 import mmstablekd  # noqa: F401
+from mmstablekd.models.blocks import parameter_blocks
 
 
 def build(cfg: Config, load_teacher: bool):
@@ -31,11 +32,10 @@ def build(cfg: Config, load_teacher: bool):
 def block_params(model) -> Counter:
     """Student parameters per block (modules the probe did not reach, e.g.
     the head, are counted in the last block)."""
-    blocks = model.student_plan.module_blocks
+    blocks = parameter_blocks(model.student, model.student_plan)
     counts = Counter()
     for name, param in model.student.named_parameters():
-        module = name.rsplit('.', 1)[0]
-        counts[blocks.get(module, model.num_blocks - 1)] += param.numel()
+        counts[blocks[name]] += param.numel()
     return counts
 
 

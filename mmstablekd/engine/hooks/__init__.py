@@ -1,4 +1,5 @@
+from .iboe_probe_hook import IBOEProbeHook
 from .recomposition_hook import RecompositionHook
 from .student_export_hook import StudentExportHook
 
-__all__ = ['RecompositionHook', 'StudentExportHook']
+__all__ = ['IBOEProbeHook', 'RecompositionHook', 'StudentExportHook']

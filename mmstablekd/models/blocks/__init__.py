@@ -1,9 +1,10 @@
 from .groups import check_groups, end_to_end, group_index_of_blocks
+from .parameter_blocks import parameter_blocks
 from .probe import BlockPlan, probe_blocks
 from .recorder import OutputRecorder
 from .teacher_feeding import TeacherFeeding
 
 __all__ = [
     'BlockPlan', 'OutputRecorder', 'TeacherFeeding', 'check_groups',
-    'end_to_end', 'group_index_of_blocks', 'probe_blocks'
+    'end_to_end', 'group_index_of_blocks', 'parameter_blocks', 'probe_blocks'
 ]
