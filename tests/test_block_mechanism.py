@@ -168,3 +168,33 @@ def test_student_space_features_target_what_the_next_block_is_fed(
                                 allow_unused=True, retain_graph=True)
     assert all(g is None for g in grads)
     assert _grad_blocks(model, losses['loss_feat_b1']) == {1}
+
+
+def _teacher_modules_run(model, names=('layer1', 'layer2', 'layer3',
+                                       'layer4')):
+    ran = []
+    handles = [
+        model.teacher.backbone.get_submodule(name).register_forward_pre_hook(
+            lambda m, a, name=name: ran.append(name)) for name in names
+    ]
+    model.loss(*_batch(model))
+    for handle in handles:
+        handle.remove()
+    return ran
+
+
+def test_teacher_runs_only_as_far_as_the_iteration_needs(model):
+    # end to end with KD on logits: up to the head
+    assert _teacher_modules_run(model) == ['layer1', 'layer2', 'layer3',
+                                           'layer4']
+    # decomposed, KD off: up to the last boundary fed to a student block
+    model.set_groups([[0], [1], [2], [3]])
+    model.set_active_losses(['task', 'feat_b0', 'feat_b1', 'feat_b2'])
+    assert _teacher_modules_run(model) == ['layer1', 'layer2', 'layer3']
+    # a curriculum stage on boundary 0 only, the student end to end
+    model.set_groups([[0, 1, 2, 3]])
+    model.set_active_losses(['feat_b0'])
+    assert _teacher_modules_run(model) == ['layer1']
+    # nothing of the teacher is used: it does not run
+    model.set_active_losses(['task'])
+    assert _teacher_modules_run(model) == []

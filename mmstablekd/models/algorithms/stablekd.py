@@ -363,11 +363,26 @@ class StableKD(BaseModel):
             f'checkpoint.')
 
     def _run_teacher(self, inputs, data_samples) -> dict:
-        """Run the teacher (eval, no grad) only as far as its last recorded
-        module; returns its recorded outputs by module path."""
-        with torch.no_grad(), self.teacher_recorder.recording() as outputs:
+        """Run the teacher (eval, no grad) only as far as the last output
+        this iteration uses, or not at all; returns its recorded outputs by
+        module path."""
+        needed = self._teacher_outputs_needed()
+        if not needed:
+            return {}
+        with torch.no_grad(), self.teacher_recorder.recording(
+                needed) as outputs:
             self.teacher(inputs, data_samples, mode='tensor')
         return outputs
+
+    def _teacher_outputs_needed(self) -> List[str]:
+        """Teacher module paths whose outputs the current grouping and
+        losses use: boundaries fed to a student block or targeted by a
+        feature loss, and the teacher side of the active output losses."""
+        boundaries = set(self.feeding.fed_boundaries(self._groups))
+        boundaries.update(self.supervised_boundaries())
+        return [self.teacher_plan.boundaries[j] for j in sorted(boundaries)
+                ] + [t for name, (_, t) in self.output_paths.items()
+                     if self._is_active(name)]
 
     @staticmethod
     def _adapt(adapters: nn.ModuleDict, j: int,

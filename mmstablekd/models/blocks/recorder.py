@@ -1,6 +1,6 @@
 """Record the outputs of named submodules during a forward pass."""
 from contextlib import contextmanager
-from typing import Any, Dict, Iterator, List
+from typing import Any, Dict, Iterable, Iterator, List, Optional
 
 from torch import nn
 
@@ -23,8 +23,9 @@ class OutputRecorder:
         role (str): how error messages name the network (``'student'``).
         stop_when_complete (bool): end the forward pass (by raising
             :class:`StopForward`, caught by :meth:`recording`) as soon as
-            every path has produced its output, so that nothing after the
-            last tap is computed. Used for the teacher.
+            every path needed (by default all) has produced its output, so
+            that nothing after the last needed tap is computed. Used for the
+            teacher.
     """
 
     def __init__(self,
@@ -35,6 +36,7 @@ class OutputRecorder:
         self.paths = list(paths)
         self.stop_when_complete = stop_when_complete
         self.outputs: Dict[str, Any] = {}
+        self._needed = set(self.paths)
         self._recording = False
         for path in dict.fromkeys(self.paths):
             get_module(model, path, role).register_forward_hook(
@@ -46,16 +48,22 @@ class OutputRecorder:
             if not self._recording:
                 return
             self.outputs[path] = output
-            if self.stop_when_complete and len(self.outputs) == len(
-                    set(self.paths)):
+            if self.stop_when_complete and self._needed <= self.outputs.keys():
                 raise StopForward
 
         return hook
 
     @contextmanager
-    def recording(self) -> Iterator[Dict[str, Any]]:
-        """Record during the ``with`` body; yields the outputs by path."""
+    def recording(self, needed: Optional[Iterable[str]] = None
+                  ) -> Iterator[Dict[str, Any]]:
+        """Record during the ``with`` body; yields the outputs by path.
+
+        Args:
+            needed: with ``stop_when_complete``, the paths whose outputs end
+                the forward pass once all are in (default: every path).
+        """
         self.outputs = {}
+        self._needed = set(self.paths if needed is None else needed)
         self._recording = True
         try:
             yield self.outputs

@@ -1,6 +1,6 @@
 """Feed student blocks with the teacher's features instead of their own."""
 from contextlib import contextmanager
-from typing import Callable, Dict, Iterator
+from typing import Callable, Dict, Iterator, List
 
 import torch
 from torch import nn
@@ -50,6 +50,17 @@ class TeacherFeeding:
             return map_tensors(args, swap), map_tensors(kwargs, swap)
 
         return hook
+
+    def fed_boundaries(self, groups: Groups) -> List[int]:
+        """Boundaries whose output some consumer in another group receives:
+        in ``groups``, the teacher's feature is fed in their place."""
+        group_of = group_index_of_blocks(groups)
+        return sorted({
+            j
+            for consumer in self.plan.consumers.values()
+            for j in consumer.boundaries
+            if group_of[j] != group_of[consumer.block]
+        })
 
     @contextmanager
     def feeding(self, boundary_outputs: Dict[str, torch.Tensor],
