@@ -1,7 +1,8 @@
 """Iteration time and peak memory of StableKD's decomposed grouping vs plain
 (end-to-end) KD on the same pair and batch, measured side by side.
 
-    python benchmarks/iteration_cost.py [--config CFG] [--batch 64] [--iters 20]
+    python benchmarks/iteration_cost.py [--config CFG] [--batch 64] \
+        [--iters 20]
     # a detector pair (RetinaNet R-50 -> R-18): its KD twin is feature
     # imitation (detection losses + FPN imitation, end to end)
     python benchmarks/iteration_cost.py --config \

@@ -11,6 +11,7 @@ class Dtypes(Hook):
 
     def before_train(self, runner):
         self.conv, self.losses = set(), set()
+
         def record(module, args, out):
             if module.training:  # validation runs without autocast
                 self.conv.add(out.dtype)
@@ -29,7 +30,8 @@ custom_hooks = [dict(type='mmstablekd.RecompositionHook',
                              dict(begin=1, groups=[[0, 1, 2, 3]])])]
 train_cfg = dict(max_epochs=2)
 ''')
-    cfg.optim_wrapper.type = 'AmpOptimWrapper'  # what tools/train.py --amp sets
+    # what tools/train.py --amp sets
+    cfg.optim_wrapper.type = 'AmpOptimWrapper'
     setup_launcher(cfg)
     assert cfg.optim_wrapper.type == 'mmstablekd.AutocastOptimWrapper'
     runner = Runner.from_cfg(cfg)

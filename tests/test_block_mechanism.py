@@ -20,7 +20,8 @@ def _grad_blocks(model, loss):
         loss, list(params.values()), retain_graph=True, allow_unused=True)
     return {
         block_of(name)
-        for name, g in zip(params, grads) if g is not None and g.abs().sum() > 0
+        for name, g in zip(params, grads)
+        if g is not None and g.abs().sum() > 0
     }
 
 

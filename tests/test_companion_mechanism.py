@@ -26,7 +26,10 @@ def _reached(model, loss, params=None):
     }
     grads = torch.autograd.grad(
         loss, list(params.values()), retain_graph=True, allow_unused=True)
-    return {n for n, g in zip(params, grads) if g is not None and g.abs().sum()}
+    return {
+        n for n, g in zip(params, grads)
+        if g is not None and g.abs().sum()
+    }
 
 
 def _student_blocks(names):
@@ -152,8 +155,8 @@ model = dict(adapter=dict(type='ChannelSelection'), feat_space='student')
         assert isinstance(selection, ChannelSelection)
         last_conv = model.teacher.get_submodule(path)[-1].conv2
         norms = last_conv.weight.abs().sum(dim=(1, 2, 3))
-        expected = sorted(norms.argsort(descending=True)[:selection.
-                                                          out_channels])
+        k = selection.out_channels
+        expected = sorted(norms.argsort(descending=True)[:k])
         assert selection.indices.tolist() == [int(i) for i in expected]
     # the target of block 1 is the teacher's layer2 output at those channels
     model.set_groups([[0], [1], [2], [3]])

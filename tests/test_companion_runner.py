@@ -131,7 +131,6 @@ def test_learned_path_weights_move_and_are_logged_as_exp_minus_s(
     assert group['weight_decay'] == 0
 
 
-
 class Interrupt(Hook):
     """Stops the run (as a kill would) once iteration ``at`` is done and its
     checkpoint is written."""

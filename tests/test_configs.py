@@ -67,7 +67,8 @@ def test_digits_split_is_fixed_stratified_and_disjoint():
     assert not any(test.get_data_info(i)['img'].tobytes() in train_imgs
                    for i in range(len(test)))
     again = DigitsDataset(split='test')
-    assert (again.get_data_info(5)['img'] == test.get_data_info(5)['img']).all()
+    assert (again.get_data_info(5)['img'] ==
+            test.get_data_info(5)['img']).all()
 
 
 def test_configs_and_tools_ship_inside_the_package():

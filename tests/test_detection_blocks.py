@@ -41,7 +41,8 @@ def _batch(n=2, size=64):
             pad_shape=(size, size), batch_input_shape=(size, size),
             scale_factor=(1., 1.)))
         s.gt_instances = InstanceData(
-            bboxes=torch.tensor([[8., 8., 40., 48.]]), labels=torch.tensor([3]))
+            bboxes=torch.tensor([[8., 8., 40., 48.]]),
+            labels=torch.tensor([3]))
         samples.append(s)
     torch.manual_seed(0)
     return torch.rand(n, 3, size, size), samples

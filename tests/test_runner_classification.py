@@ -46,8 +46,8 @@ def _runner(cfg):
     return runner, log
 
 
-E2E, HALF, DEC = ((0, 1, 2, 3), ), ((0, 1), (2, 3)), ((0, ), (1, ), (2, ),
-                                                         (3, ))
+E2E, HALF = ((0, 1, 2, 3), ), ((0, 1), (2, 3))
+DEC = ((0, ), (1, ), (2, ), (3, ))
 
 
 def test_hook_switches_groupings_at_epochs_and_runner_trains(
@@ -103,7 +103,10 @@ class StateAtStart(Hook):
     """Keeps the model and optimizer state as training (re)starts."""
 
     def before_train(self, runner):
-        self.model = {k: v.clone() for k, v in runner.model.state_dict().items()}
+        self.model = {
+            k: v.clone()
+            for k, v in runner.model.state_dict().items()
+        }
         self.optimizer = copy.deepcopy(runner.optim_wrapper.state_dict())
 
 

@@ -89,7 +89,8 @@ def main():
 
     lines = ['| run | top-1 (%) | iterations | wall time (s) |',
              '|---|---:|---:|---:|']
-    lines += [f'| {n} | {acc:.2f} | {it} | {s:.0f} |' for n, acc, it, s in table]
+    lines += [f'| {n} | {acc:.2f} | {it} | {s:.0f} |'
+              for n, acc, it, s in table]
     report = '\n'.join(lines)
     print('\n' + report)
     with open(osp.join(args.work_dir, 'results.md'), 'w') as f:

@@ -8,5 +8,6 @@ _base_ = [
 model = dict(
     backbone=dict(base_channels=32, stem_channels=32),
     head=dict(num_classes=10, in_channels=256))
-default_hooks = dict(logger=dict(interval=10), checkpoint=dict(max_keep_ckpts=1))
+default_hooks = dict(
+    logger=dict(interval=10), checkpoint=dict(max_keep_ckpts=1))
 randomness = dict(seed=0)

@@ -56,7 +56,7 @@ class DigitsDataset(BaseDataset):
             gray = (digits.images[i] * (255.0 / 16.0)).astype(np.float32)
             gray = cv2.resize(
                 gray, (self.size, self.size), interpolation=cv2.INTER_LINEAR)
-            img = np.repeat(gray.round().clip(0, 255).astype(np.uint8)[..., None],
-                            3, axis=2)
+            gray = gray.round().clip(0, 255).astype(np.uint8)
+            img = np.repeat(gray[..., None], 3, axis=2)
             data_list.append(dict(img=img, gt_label=int(digits.target[i])))
         return data_list

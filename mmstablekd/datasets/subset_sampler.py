@@ -31,7 +31,8 @@ class ClassBalancedSubsetSampler(DefaultSampler):
     dataset: a data-efficiency run of any config, e.g. 40% of the training
     set, without touching the dataset::
 
-        --cfg-options train_dataloader.sampler.type=mmstablekd.ClassBalancedSubsetSampler \\
+        --cfg-options \\
+        train_dataloader.sampler.type=mmstablekd.ClassBalancedSubsetSampler \\
                       train_dataloader.sampler.fraction=0.4
 
     Args:

@@ -10,7 +10,8 @@ def resolve_model_cfg(cfg: dict) -> dict:
     """Expand ``dict(cfg_path=PATH, **overrides)`` into a model config.
 
     ``PATH`` is ``'pkg::rel/path.py'`` (a config shipped by an installed
-    OpenMMLab package, e.g. ``'mmpretrain::resnet/resnet50_8xb16_cifar100.py'``)
+    OpenMMLab package, e.g.
+    ``'mmpretrain::resnet/resnet50_8xb16_cifar100.py'``)
     or a file path (in configs, ``'{{ fileDirname }}/teacher.py'`` names a
     file next to the config). The ``model`` of that config is taken, with
     ``overrides`` merged in as in ``_base_`` inheritance. A dict without

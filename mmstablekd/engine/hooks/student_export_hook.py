@@ -16,7 +16,8 @@ class StudentExportHook(Hook):
     ``student_final.pth`` when training ends.
 
     A student file is removed when ``CheckpointHook`` removes its source
-    (``max_keep_ckpts``). The files hold the student's weights under the keys the plain
+    (``max_keep_ckpts``). The files hold the student's weights under the
+    keys the plain
     MMPretrain/MMDetection model expects, plus ``meta``; no teacher, adapters
     or loss modules. Load them with the student's own config, e.g.
     ``mmpretrain.get_model(cfg, pretrained=path)`` or ``init_detector``.

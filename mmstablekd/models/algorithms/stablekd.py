@@ -356,7 +356,8 @@ class StableKD(BaseModel):
             f'{ends.get(k, list(self._groups[-1]))})' for k in bad)
         groups = [list(g) for g in self._groups]
         raise FloatingPointError(
-            f'Non-finite loss: {where}; groups {groups}. Training stopped before the update, so the '
+            f'Non-finite loss: {where}; groups {groups}. Training stopped '
+            f'before the update, so the '
             f'weights and the checkpoints written so far are intact. Lower '
             f'the learning rate or that loss\'s loss_weight, or use '
             f'FeatureMSELoss(normalize=True), then resume from the last '

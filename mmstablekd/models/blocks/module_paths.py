@@ -26,4 +26,3 @@ def get_module(model: nn.Module, path: str, role: str = 'model') -> nn.Module:
 def is_ancestor(parent: str, child: str) -> bool:
     """Whether module path ``parent`` strictly contains ``child``."""
     return child.startswith(parent + '.')
-

@@ -8,7 +8,8 @@ from .fp32 import fp32_loss
 
 @MODELS.register_module()
 class KDLoss(nn.Module):
-    """Hinton's soft-target loss ``T^2 * KL(softmax(z_t/T) || softmax(z_s/T))``.
+    """Hinton's soft-target loss
+    ``T^2 * KL(softmax(z_t/T) || softmax(z_s/T))``.
 
     Args:
         temperature (float): softmax temperature ``T``. Default: 4.0 (the
