@@ -63,7 +63,7 @@ def _free_port():
         return s.getsockname()[1]
 
 
-def _dist_train(cfg_path, work_dir, probe_dir):
+def _dist_train(cfg_path, work_dir, probe_dir, fails_with=None):
     env = dict(os.environ, PYTHON=sys.executable, PORT=str(_free_port()),
                PYTHONPATH=probe_dir, OMP_NUM_THREADS='1')
     out = subprocess.run(
@@ -71,6 +71,9 @@ def _dist_train(cfg_path, work_dir, probe_dir):
          '--work-dir', work_dir, '--cfg-options',
          'train_dataloader.batch_size=2'],
         env=env, cwd=ROOT, capture_output=True, text=True, timeout=600)
+    if fails_with is not None:
+        assert out.returncode != 0 and fails_with in out.stdout + out.stderr
+        return None
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
     return [torch.load(osp.join(work_dir, f'rank{r}.pth'), weights_only=True)
             for r in (0, 1)]
@@ -119,4 +122,33 @@ def test_adapters_unused_after_a_merge_do_not_break_ddp(
     assert any(k.startswith('input_adapters') for k in ranks[0]['params'])
     for k, v in ranks[0]['params'].items():
         assert torch.equal(v, ranks[1]['params'][k]), k
+    sys.path.remove(str(tmp_path))
+
+
+CURRICULUM = SAME_WIDTH + """
+custom_hooks = [dict(type='mmstablekd.RecompositionHook', by_epoch=False,
+                     stages=[dict(begin=0, losses=['feat_b0']),
+                             dict(begin=3, losses=['task', 'kd'])]),
+                dict(type='SaveRankParams')]
+"""
+
+
+def test_a_loss_curriculum_needs_and_gets_find_unused_parameters(
+        tmp_path, image_folder):
+    """Stages that train part of the student leave parameters without
+    gradients: without find_unused_parameters the run stops before
+    training, saying how to fix it; with it, ranks stay identical."""
+    _, cfg_path = _setup(tmp_path, image_folder, CURRICULUM)
+    _dist_train(cfg_path, str(tmp_path / 'refused'), str(tmp_path),
+                fails_with='set model_wrapper_cfg=dict('
+                'find_unused_parameters=True)')
+    with open(cfg_path, 'a') as f:
+        f.write('model_wrapper_cfg = dict(find_unused_parameters=True)\n')
+    ranks = _dist_train(cfg_path, str(tmp_path / 'ddp'), str(tmp_path))
+    assert ranks[0]['find_unused'] is True
+    for k, v in ranks[0]['params'].items():
+        assert torch.equal(v, ranks[1]['params'][k]), k
+    # the second stage trained the head
+    assert not torch.equal(ranks[0]['params']['student.head.fc.weight'],
+                           ranks[0]['init']['student.head.fc.weight'])
     sys.path.remove(str(tmp_path))

@@ -10,7 +10,7 @@ model = dict(
     teacher=dict(
         cfg_path='{{ fileDirname }}/retinanet_r18-w32_shapes_teacher.py'),
     # written by tools/train.py on retinanet_r18-w32_shapes_teacher.py
-    teacher_ckpt='work_dirs/retinanet_r18-w32_shapes_teacher/epoch_12.pth',
+    teacher_ckpt='work_dirs/retinanet_r18-w32_shapes_teacher/epoch_24.pth',
     # 5 blocks: stem + layer1 | layer2 | layer3 | layer4 | FPN + head
     boundaries=dict(
         student=['backbone.layer1', 'backbone.layer2', 'backbone.layer3',

@@ -4,3 +4,5 @@ _base_ = ['./retinanet_r18-w32_shapes_teacher.py']
 model = dict(
     backbone=dict(base_channels=16),
     neck=dict(in_channels=[16, 32, 64, 128]))
+# the students' budget (alone, KD, StableKD): 12 epochs
+train_cfg = dict(max_epochs=12)
