@@ -32,6 +32,9 @@ from mmstablekd.engine.hooks import RecompositionHook
     ("model = dict(boundaries=dict(student=['backbone.layer1', "
      "'backbone.layer2', 'neck']))",
      "boundary 'neck'"),
+    # what --cfg-options model.feat_loss.normalize=True alone gives
+    ("model = dict(feat_loss=dict(normalize=True))",
+     "{'normalize': True} names no `type`"),
 ])
 def test_bad_model_config_fails_at_build(cls_config, extra, message):
     with pytest.raises(ValueError) as err:

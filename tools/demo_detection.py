@@ -15,7 +15,7 @@ import os.path as osp
 import sys
 
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
-from demo_digits import ROOT, train  # noqa: E402
+from demo_digits import ROOT, train_runs  # noqa: E402
 
 CONFIGS = osp.join(ROOT, 'configs', 'demo')
 DATA = osp.join('data', 'shapes')  # the configs' data_root
@@ -60,15 +60,9 @@ def main():
                         default=osp.join('work_dirs', 'demo_detection'))
     args = parser.parse_args()
     make_data()
-    teacher_ckpt, table = None, []
-    for name, config, distilled in RUNS:
-        work_dir = osp.join(args.work_dir, osp.splitext(config)[0])
-        options = [f'model.teacher_ckpt={teacher_ckpt}'] if distilled else []
-        seconds = train(osp.join(CONFIGS, config), work_dir, options)
-        if config == TEACHER:
-            teacher_ckpt = open(osp.join(work_dir,
-                                         'last_checkpoint')).read().strip()
-        table.append((name, *read_result(work_dir), seconds))
+    table = [(name, *read_result(work_dir), seconds)
+             for name, work_dir, seconds in train_runs(
+                 RUNS, CONFIGS, TEACHER, args.work_dir)]
 
     lines = ['| run | bbox mAP | mAP@0.5 | iterations | wall time (s) |',
              '|---|---:|---:|---:|---:|']

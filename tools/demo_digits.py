@@ -39,6 +39,21 @@ def train(config: str, work_dir: str, options: list) -> float:
     return time.perf_counter() - start
 
 
+def train_runs(runs: list, configs: str, teacher: str, work_root: str):
+    """Train ``runs`` (``(name, config, distilled)``, the teacher first) in
+    order, the distilled ones from the teacher's last checkpoint; yields
+    ``(name, work_dir, wall seconds)`` after each."""
+    teacher_ckpt = None
+    for name, config, distilled in runs:
+        work_dir = osp.join(work_root, osp.splitext(config)[0])
+        options = [f'model.teacher_ckpt={teacher_ckpt}'] if distilled else []
+        seconds = train(osp.join(configs, config), work_dir, options)
+        if config == teacher:
+            teacher_ckpt = open(osp.join(work_dir,
+                                         'last_checkpoint')).read().strip()
+        yield name, work_dir, seconds
+
+
 def read_curve(work_dir: str):
     """(iterations, [(iteration, top-1)]) of a finished run."""
     import torch
@@ -74,15 +89,9 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--work-dir', default=osp.join('work_dirs', 'demo'))
     args = parser.parse_args()
-    teacher_ckpt = None
     table, curves = [], {}
-    for name, config, distilled in RUNS:
-        work_dir = osp.join(args.work_dir, osp.splitext(config)[0])
-        options = [f'model.teacher_ckpt={teacher_ckpt}'] if distilled else []
-        seconds = train(osp.join(CONFIGS, config), work_dir, options)
-        if config == TEACHER:
-            teacher_ckpt = open(osp.join(work_dir,
-                                         'last_checkpoint')).read().strip()
+    for name, work_dir, seconds in train_runs(RUNS, CONFIGS, TEACHER,
+                                              args.work_dir):
         iters, curve = read_curve(work_dir)
         curves[name] = curve
         table.append((name, curve[-1][1], iters, seconds))
