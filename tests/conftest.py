@@ -4,6 +4,7 @@ import textwrap
 
 import numpy as np
 import pytest
+import torch
 from mmengine.config import Config
 from PIL import Image
 
@@ -124,10 +125,18 @@ def cls_config(tmp_path, image_folder):
     return make
 
 
-def build_model(cfg):
-    """Build ``cfg.model`` the way the Runner does (default scope set)."""
+def build_model(cfg, fit_alignments=True):
+    """Build ``cfg.model`` the way the Runner does (default scope set); with
+    ``fit_alignments``, fit the alignments that need it (as
+    ``AlignmentFitHook`` does before training) on random images."""
     from mmengine.registry import DefaultScope, MODELS
     with DefaultScope.overwrite_default_scope(cfg.default_scope):
         model = dict(cfg.model)
         model.setdefault('data_preprocessor', cfg.get('data_preprocessor'))
-        return MODELS.build(model)
+        model = MODELS.build(model)
+    if fit_alignments and hasattr(model, 'fit_alignments'):
+        generator = torch.Generator().manual_seed(0)
+        images = torch.randint(0, 256, (4, *model.probe_input_shape),
+                               generator=generator, dtype=torch.uint8)
+        model.fit_alignments([dict(inputs=list(images))])
+    return model

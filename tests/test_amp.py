@@ -25,7 +25,8 @@ class Dtypes(Hook):
 
 def test_amp_trains_in_bfloat16_with_float32_losses(cls_config):
     cfg = cls_config(extra='''
-custom_hooks = [dict(type='mmstablekd.RecompositionHook',
+custom_hooks = [dict(type='mmstablekd.AlignmentFitHook', num_batches=2),
+                dict(type='mmstablekd.RecompositionHook',
                      stages=[dict(begin=0, groups=[[0], [1], [2], [3]]),
                              dict(begin=1, groups=[[0, 1, 2, 3]])])]
 train_cfg = dict(max_epochs=2)

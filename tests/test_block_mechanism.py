@@ -77,8 +77,8 @@ def test_decomposed_block_receives_the_teachers_feature(model):
     for j, (consumer, boundary) in enumerate(
             zip(('layer2', 'layer3', 'layer4'), ('layer1', 'layer2',
                                                  'layer3'))):
-        # widths differ (teacher 2x wider): the input adapter maps it
-        expected = model.input_adapters[str(j)](teacher[boundary])
+        # widths differ (teacher 2x wider): the alignment maps it
+        expected = model.alignments(j, teacher[boundary])
         torch.testing.assert_close(received[consumer], expected)
         assert received[consumer].shape[1] == model.student_plan.channels[j]
 
@@ -129,46 +129,10 @@ def test_teacher_is_frozen_in_eval_mode_and_not_optimised(model):
                for a, b in zip(before, model.teacher.state_dict().values()))
 
 
-def test_adapters_exist_only_where_widths_differ(cls_config):
-    wide = build_model(cls_config())
-    assert sorted(wide.input_adapters) == ['0', '1', '2']
-    # ResNet-34 teacher at the student's width: no adapters at all
-    same = build_model(
-        cls_config(extra='''
-            model = dict(teacher=dict(backbone=dict(base_channels=8,
-                                                    stem_channels=8),
-                                      head=dict(in_channels=64)))
-        '''))
-    assert len(same.input_adapters) == 0 and len(same.output_adapters) == 0
-
-
 def test_device_and_dtype_moves_reach_the_teacher(model):
     model.to(torch.float64)
     assert next(model.teacher.parameters()).dtype == torch.float64
     assert next(model.student.parameters()).dtype == torch.float64
-
-
-def test_student_space_features_target_what_the_next_block_is_fed(
-        cls_config):
-    model = build_model(cls_config(extra="model = dict(feat_space='student')"))
-    assert len(model.output_adapters) == 0 and len(model.input_adapters) == 3
-    model.set_groups([[0], [1], [2], [3]])
-    inputs, samples = _batch(model)
-    fed = {}
-    model.student.backbone.layer3.register_forward_pre_hook(
-        lambda m, args: fed.__setitem__('layer3', args[0]))
-    own = {}
-    model.student.backbone.layer2.register_forward_hook(
-        lambda m, a, out: own.__setitem__('layer2', out))
-    losses = model.loss(inputs, samples)
-    expected = torch.nn.functional.mse_loss(own['layer2'], fed['layer3'])
-    torch.testing.assert_close(losses['loss_feat_b1'], expected)
-    # the target is detached: the adapter learns only from the block it feeds
-    adapter = list(model.input_adapters['1'].parameters())
-    grads = torch.autograd.grad(losses['loss_feat_b1'], adapter,
-                                allow_unused=True, retain_graph=True)
-    assert all(g is None for g in grads)
-    assert _grad_blocks(model, losses['loss_feat_b1']) == {1}
 
 
 def _teacher_modules_run(model, names=('layer1', 'layer2', 'layer3',

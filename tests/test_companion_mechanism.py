@@ -148,10 +148,10 @@ model = dict(loss_aggregator=dict(type='AdaptiveLossAggregator',
 
 def test_channel_selection_keeps_the_largest_l1_filters(cls_config):
     model = build_model(cls_config(extra='''
-model = dict(adapter=dict(type='ChannelSelection'), feat_space='student')
+model = dict(alignment=dict(type='ChannelSelection'))
 ''')).train()
     for j, path in enumerate(model.teacher_plan.boundaries):
-        selection = model.input_adapters[str(j)]
+        selection = model.alignments.by_boundary[str(j)]
         assert isinstance(selection, ChannelSelection)
         last_conv = model.teacher.get_submodule(path)[-1].conv2
         norms = last_conv.weight.abs().sum(dim=(1, 2, 3))
@@ -167,16 +167,16 @@ model = dict(adapter=dict(type='ChannelSelection'), feat_space='student')
     model.student.backbone.layer2.register_forward_hook(
         lambda m, a, out: student_out.__setitem__('l2', out))
     losses = model.loss(inputs, samples)
-    target = teacher_out['l2'][:, model.input_adapters['1'].indices]
+    target = teacher_out['l2'][:, model.alignments.by_boundary['1'].indices]
     torch.testing.assert_close(losses['loss_feat_b1'],
                                F.mse_loss(student_out['l2'], target))
-    assert not list(model.input_adapters.parameters())
+    assert not list(model.alignments.parameters())
 
 
 def test_channel_selection_needs_a_teacher_at_least_as_wide(cls_config):
     with pytest.raises(ValueError, match='cannot widen 8 to 16'):
         build_model(cls_config(extra='''
-model = dict(adapter=dict(type='ChannelSelection'), feat_space='student',
+model = dict(alignment=dict(type='ChannelSelection'),
              teacher=dict(backbone=dict(base_channels=8, stem_channels=8),
                           head=dict(in_channels=64)),
              student=dict(backbone=dict(base_channels=16, stem_channels=16),

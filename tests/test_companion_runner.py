@@ -50,7 +50,8 @@ train_cfg = dict(_delete_=True, type='IterBasedTrainLoop', max_iters={n},
 default_hooks = dict(checkpoint=dict(by_epoch=False, interval=4))
 '''
 CURRICULUM = ITERS.format(n=6) + '''
-custom_hooks = [dict(type='mmstablekd.RecompositionHook', by_epoch=False,
+custom_hooks = [dict(type='mmstablekd.AlignmentFitHook', num_batches=2),
+                dict(type='mmstablekd.RecompositionHook', by_epoch=False,
                      stages=[dict(begin=0, losses=['feat_b0']),
                              dict(begin=2, losses=['feat_b2']),
                              dict(begin=3, losses=['task', 'kd'])])]
@@ -102,7 +103,8 @@ model = dict(loss_aggregator=dict(type='AdaptiveLossAggregator',
                                   layer_wise=True))
 optim_wrapper = dict(paramwise_cfg=dict(
     custom_keys={'loss_aggregator': dict(decay_mult=0.)}))
-custom_hooks = [dict(type='mmstablekd.RecompositionHook', by_epoch=False,
+custom_hooks = [dict(type='mmstablekd.AlignmentFitHook', num_batches=2),
+                dict(type='mmstablekd.RecompositionHook', by_epoch=False,
                      stages=[dict(begin=0, groups=[[0], [1], [2], [3]]),
                              dict(begin=3, groups=[[0, 1], [2, 3]])])]
 '''
@@ -206,17 +208,21 @@ def test_companion_demo_config_trains_through_every_stage(path, tmp_path):
     cfg = Config.fromfile(path)
     cfg.model.teacher_ckpt = None
     cfg.work_dir = str(tmp_path)
-    stages = [s for h in cfg.get('custom_hooks', []) for s in h['stages']]
-    last = max([s['begin'] for s in stages], default=0)
+    stages = [s for h in cfg.get('custom_hooks', [])
+              for s in h.get('stages', [])]
+    begins = [s['begin'] for s in stages]
+    # past the last stage's begin (shares of training: 2, 4 of 10)
+    iters = 10 if any(isinstance(b, float) for b in begins) else \
+        max(begins, default=0) + 2
     cfg.merge_from_dict(dict(
         train_cfg=dict(_delete_=True, type='IterBasedTrainLoop',
-                       max_iters=last + 2, val_interval=last + 2),
+                       max_iters=iters, val_interval=iters),
         param_scheduler=[],
         train_dataloader=dict(batch_size=8),
         default_hooks=dict(checkpoint=dict(by_epoch=False, interval=1000))))
     runner, log = _runner(cfg)
     runner.train()
-    assert len(log.seen) == last + 2
+    assert len(log.seen) == iters
     for _, _, losses in log.seen:
         assert losses
     params = dict(runner.model.named_parameters())

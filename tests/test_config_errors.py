@@ -20,7 +20,7 @@ from mmstablekd.engine.hooks import RecompositionHook
      "'backbone.layer1', 'backbone.layer3']))",
      'not in forward order; the forward pass reaches them as '
      "['backbone.layer1', 'backbone.layer2', 'backbone.layer3']"),
-    ("model = dict(adapter=None)",
+    ("model = dict(alignment=None)",
      'Channel counts differ at boundary 0'),
     ("model = dict(teacher=dict(head=dict(num_classes=5)))",
      'different numbers of classes (head.num_classes: student 4, '

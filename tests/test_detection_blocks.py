@@ -154,17 +154,16 @@ model = dict(
                  neck=dict(in_channels=[64, 128, 256, 512])),
     teacher={{{{_base_.model}}}},
     boundaries=dict(student={STAGES!r}, teacher={STAGES!r}),
-    feat_space='student',
     probe_input_shape=(3, 64, 64))
 '''
 
 
-def test_two_stage_detector_with_adapters_keeps_groups_isolated(tmp_path):
-    # Faster R-CNN R-50 -> R-18: input adapters at every stage; the RPN and
+def test_two_stage_detector_with_alignments_keeps_groups_isolated(tmp_path):
+    # Faster R-CNN R-50 -> R-18: alignments at every stage; the RPN and
     # the RoI head both sit in the last block
     model = build_model(Config.fromfile(
         write_config(tmp_path, FASTER_RCNN))).train()
-    assert sorted(model.input_adapters) == ['0', '1', '2', '3']
+    assert sorted(model.alignments.by_boundary) == ['0', '1', '2', '3']
     model.set_groups([[0], [1], [2], [3], [4]])
     losses = model.loss(*_batch())
     for key in ('loss_rpn_cls', 'loss_cls', 'loss_bbox'):

@@ -33,6 +33,8 @@ class SaveRankParams(Hook):
         torch.save({'params': {k: v.detach() for k, v in
                                module.named_parameters()},
                     'init': self.init,
+                    'alignments': {k: v for k, v in module.state_dict().items()
+                                   if k.startswith('alignments.')},
                     'find_unused': getattr(model, 'find_unused_parameters',
                                            None),
                     'wrapper': type(model).__name__},
@@ -46,6 +48,7 @@ custom_imports = dict(imports=['mmstablekd', 'rank_probe'])
 custom_hooks = [dict(type='mmstablekd.RecompositionHook', by_epoch=False,
                      stages=[dict(begin=0, groups=[[0], [1], [2], [3]]),
                              dict(begin=3, groups=[[0, 1, 2, 3]])]),
+                dict(type='mmstablekd.AlignmentFitHook', num_batches=2),
                 dict(type='SaveRankParams')]
 model = dict(student=dict(backbone=dict(norm_eval=True)))
 train_dataloader = dict(batch_size=4)
@@ -114,12 +117,32 @@ def test_two_processes_match_one_with_the_same_global_batch(
     sys.path.remove(str(tmp_path))
 
 
-def test_adapters_unused_after_a_merge_do_not_break_ddp(
+def test_learned_alignments_unused_after_a_merge_do_not_break_ddp(
         tmp_path, image_folder):
-    _, cfg_path = _setup(tmp_path, image_folder, '')
+    _, cfg_path = _setup(tmp_path, image_folder,
+                         "model = dict(alignment=dict(type='ConvBNAdapter'))")
     ranks = _dist_train(cfg_path, str(tmp_path / 'ddp'), str(tmp_path))
     assert ranks[0]['find_unused'] is True
-    assert any(k.startswith('input_adapters') for k in ranks[0]['params'])
+    assert any(k.startswith('alignments.') for k in ranks[0]['params'])
+    for k, v in ranks[0]['params'].items():
+        assert torch.equal(v, ranks[1]['params'][k]), k
+    sys.path.remove(str(tmp_path))
+
+
+def test_every_rank_aligns_with_rank_0s_fit(tmp_path, image_folder):
+    # each rank fits the default PCAProjection on its own batches, then all
+    # take rank 0's: the ranks' blocks are fed and supervised alike
+    _, cfg_path = _setup(tmp_path, image_folder, '')
+    ranks = _dist_train(cfg_path, str(tmp_path / 'ddp'), str(tmp_path))
+    fitted = ranks[0]['alignments']
+    assert [k for k in fitted if k.endswith('.weight')] == [
+        f'alignments.by_boundary.{j}.weight' for j in range(3)]
+    assert all(bool(fitted[f'alignments.by_boundary.{j}.fitted'])
+               for j in range(3))
+    for k, v in fitted.items():
+        assert torch.equal(v, ranks[1]['alignments'][k]), k
+    # a fixed alignment has no parameters: nothing is left unused
+    assert ranks[0]['find_unused'] is False
     for k, v in ranks[0]['params'].items():
         assert torch.equal(v, ranks[1]['params'][k]), k
     sys.path.remove(str(tmp_path))

@@ -26,6 +26,7 @@ custom_hooks = [dict(type='mmstablekd.IBOEProbeHook', interval=2,
 '''
 DECOMPOSED = '''
 custom_hooks = [
+    dict(type='mmstablekd.AlignmentFitHook', num_batches=2),
     dict(type='mmstablekd.RecompositionHook',
          stages=[dict(begin=0, groups={groups})]),
     dict(type='mmstablekd.IBOEProbeHook', interval=2, num_batches=2)]
@@ -119,7 +120,7 @@ def test_blocks_fed_by_the_frozen_teacher_do_not_drift(cls_config):
     cfg = cls_config(extra=SAME_WIDTHS + DECOMPOSED.format(
         groups=[[0, 1], [2], [3]]) + 'train_cfg = dict(max_epochs=2)')
     runner = Runner.from_cfg(cfg)
-    assert len(runner.model.input_adapters) == 0
+    assert len(runner.model.alignments.by_boundary) == 0
     runner.train()
     records = _probe_hook(runner).records[1:]
     assert len(records) == 5
@@ -142,7 +143,8 @@ def test_tool_compares_kd_and_stablekd_in_a_table_and_a_plot(
         tmp_path, image_folder):
     schedule = '''
 train_cfg = dict(max_epochs=2)
-custom_hooks = [dict(type='mmstablekd.RecompositionHook',
+custom_hooks = [dict(type='mmstablekd.AlignmentFitHook', num_batches=2),
+                dict(type='mmstablekd.RecompositionHook',
                      stages=[dict(begin=0, groups=[[0], [1], [2], [3]]),
                              dict(begin=1, groups=[[0, 1, 2, 3]])])]
 '''

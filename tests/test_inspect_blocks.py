@@ -16,11 +16,11 @@ def _run(*args):
                           capture_output=True, text=True)
 
 
-def test_block_plan_lists_shapes_adapters_and_parameters_per_block():
+def test_block_plan_lists_shapes_alignments_and_parameters_per_block():
     out = _run(DEMO)
     assert out.returncode == 0, out.stderr
     assert '| 0 | backbone.layer1 | (8, 32, 32) | backbone.layer1 | ' \
-        '(32, 32, 32) | input |' in out.stdout
+        '(32, 32, 32) | PCAProjection |' in out.stdout
     assert '| 2 | backbone.layer3 | (32, 8, 8) |' in out.stdout
     per_block = [int(n.replace(',', '')) for n in re.findall(
         r'^\| \d \| [^|]+ \| ([\d,]+) \|$', out.stdout, re.M)]

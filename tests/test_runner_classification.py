@@ -11,7 +11,8 @@ from mmengine.runner import Runner
 from conftest import build_model
 
 SCHEDULE = '''
-custom_hooks = [dict(type='mmstablekd.RecompositionHook', by_epoch={by_epoch},
+custom_hooks = [dict(type='mmstablekd.AlignmentFitHook', num_batches=2),
+                dict(type='mmstablekd.RecompositionHook', by_epoch={by_epoch},
                      stages=[dict(begin=0, groups=[[0], [1], [2], [3]]),
                              dict(begin={b1}, groups=[[0, 1], [2, 3]]),
                              dict(begin={b2}, groups=[[0, 1, 2, 3]])])]
@@ -165,7 +166,8 @@ class PoisonFeatureLoss(Hook):
 def test_non_finite_loss_stops_training_and_keeps_the_last_checkpoint(
         cls_config, teacher_ckpt):
     cfg = cls_config(teacher_ckpt, extra='''
-custom_hooks = [dict(type='mmstablekd.RecompositionHook',
+custom_hooks = [dict(type='mmstablekd.AlignmentFitHook', num_batches=2),
+                dict(type='mmstablekd.RecompositionHook',
                      stages=[dict(begin=0, groups=[[0], [1], [2], [3]])])]
 ''')
     runner, _ = _runner(cfg)
@@ -187,7 +189,8 @@ custom_hooks = [dict(type='mmstablekd.RecompositionHook',
 
 def test_stage_begins_given_as_shares_of_training(cls_config, teacher_ckpt):
     cfg = cls_config(teacher_ckpt, extra='''
-custom_hooks = [dict(type='mmstablekd.RecompositionHook', by_epoch=False,
+custom_hooks = [dict(type='mmstablekd.AlignmentFitHook', num_batches=2),
+                dict(type='mmstablekd.RecompositionHook', by_epoch=False,
                      stages=[dict(begin=0, groups=[[0], [1], [2], [3]]),
                              dict(begin=0.2, groups=[[0, 1], [2, 3]]),
                              dict(begin=0.4, groups=[[0, 1, 2, 3]])])]

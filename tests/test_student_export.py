@@ -55,8 +55,8 @@ def test_export_hook_writes_student_checkpoints_next_to_regular_ones(
         assert set(ckpt) == {'state_dict', 'meta'}
         keys = set(ckpt['state_dict'])
         assert keys and not any(
-            k.startswith(('student.', 'teacher', 'input_adapters',
-                          'output_adapters', 'output_losses', 'feat_loss'))
+            k.startswith(('student.', 'teacher', 'alignments',
+                          'output_losses', 'feat_loss'))
             for k in keys)
         assert ckpt['meta']['dataset_meta']['classes']
 

@@ -9,7 +9,7 @@ _base_ = [
     '../_base_/evaluation/retrieval_digits.py',
 ]
 model = dict(
-    adapter=dict(type='ChannelSelection'),
+    alignment=dict(type='ChannelSelection'),
     output_losses=dict(
         pkt=dict(student='neck', teacher='neck', loss=dict(type='PKTLoss'))))
 custom_hooks = [

@@ -17,8 +17,6 @@ model = dict(
                  'backbone.layer4'],
         teacher=['backbone.layer1', 'backbone.layer2', 'backbone.layer3',
                  'backbone.layer4']),
-    # widths differ (x2): compare at the student's width, see feat_space
-    feat_space='student',
     output_losses=dict(
         neck=dict(student='neck', teacher='neck',
                   loss=dict(type='FeatureMSELoss', loss_weight=1.0))),

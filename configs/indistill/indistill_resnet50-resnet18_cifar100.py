@@ -6,8 +6,8 @@
 # 64/128/256); the student runs end to end throughout.
 _base_ = ['../kd/kd_resnet50-resnet18_cifar100.py']
 model = dict(
-    adapter=dict(type='ChannelSelection'),
-    feat_space='student',  # MSE against the selected teacher channels
+    # MSE against the selected teacher channels
+    alignment=dict(type='ChannelSelection'),
     output_losses=dict(
         pkt=dict(student='neck', teacher='neck', loss=dict(type='PKTLoss'))))
 custom_hooks = [

@@ -18,11 +18,9 @@ model = dict(
     boundaries=dict(
         student=['backbone.layer1', 'backbone.layer2', 'backbone.layer3'],
         teacher=['backbone.layer1', 'backbone.layer2', 'backbone.layer3']),
-    # Widths differ: compare features at the student's width, against the
-    # teacher's feature through the input adapter (what the next block is
-    # fed). Cheaper than output adapters and seamless at merges; see
-    # StableKD's feat_space.
-    feat_space='student',
+    # Widths differ: the default alignment (PCAProjection, fitted before
+    # training by StableKD schedules' AlignmentFitHook) maps the teacher's
+    # features to the student's width; KD alone never uses it.
     output_losses=dict(
         kd=dict(
             student='head',

@@ -13,10 +13,6 @@ model = dict(
     teacher=dict(cfg_path='mmdet::retinanet/retinanet_r50_fpn_1x_coco.py'),
     teacher_ckpt='https://download.openmmlab.com/mmdetection/v2.0/retinanet/'
     'retinanet_r50_fpn_1x_coco/retinanet_r50_fpn_1x_coco_20200130-c2398f9e'
-    '.pth',
-    # Widths differ: compare features at the student's width, against the
-    # teacher's feature through the input adapter (what the next block is
-    # fed); see StableKD's feat_space.
-    feat_space='student')
+    '.pth')
 # The exported student-only checkpoints load with init_detector and the
 # student's own config (mmdet::retinanet/retinanet_r18_fpn_1x_coco.py).

@@ -4,7 +4,7 @@
 
 Builds student and teacher (the teacher checkpoint is not loaded unless
 --load-teacher is given), traces one dummy forward, and prints for every
-boundary the module paths, output shapes and adapters, the modules that
+boundary the module paths, output shapes and alignment, the modules that
 start each block, and the student's parameters per block. A config with a
 problem (unknown path, out-of-order or unreached boundary, shape mismatch,
 ...) prints the problem and exits with status 1.
@@ -42,15 +42,14 @@ def block_params(model) -> Counter:
 def report(model) -> str:
     s_plan, t_plan = model.student_plan, model.teacher_plan
     lines = ['| boundary | student module | student output | teacher module '
-             '| teacher output | adapters |', '|---|---|---|---|---|---|']
+             '| teacher output | alignment |', '|---|---|---|---|---|---|']
     for j in range(model.num_blocks - 1):
-        adapters = [kind for kind, table in (('input', model.input_adapters),
-                                             ('output', model.output_adapters))
-                    if str(j) in table]
+        alignment = model.alignments.by_boundary[str(j)] \
+            if j in model.alignments else None
         lines.append(
             f'| {j} | {s_plan.boundaries[j]} | {tuple(s_plan.shapes[j][1:])} '
             f'| {t_plan.boundaries[j]} | {tuple(t_plan.shapes[j][1:])} | '
-            f'{", ".join(adapters) or "none"} |')
+            f'{type(alignment).__name__ if alignment else "none"} |')
     params = block_params(model)
     starts = {}
     for name, consumer in s_plan.consumers.items():

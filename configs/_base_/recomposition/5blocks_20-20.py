@@ -9,5 +9,8 @@ custom_hooks = [
             dict(begin=0, groups=[[0], [1], [2], [3], [4]]),
             dict(begin=0.2, groups=[[0, 1], [2, 3, 4]]),
             dict(begin=0.4, groups=[[0, 1, 2, 3, 4]]),
-        ])
+        ]),
+    # fits the alignments of boundaries whose widths differ (e.g. the
+    # default PCAProjection) on 16 training batches before training
+    dict(type='mmstablekd.AlignmentFitHook'),
 ]

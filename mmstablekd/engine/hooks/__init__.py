@@ -1,5 +1,9 @@
+from .alignment_fit_hook import AlignmentFitHook
 from .iboe_probe_hook import IBOEProbeHook
 from .recomposition_hook import RecompositionHook
 from .student_export_hook import StudentExportHook
 
-__all__ = ['IBOEProbeHook', 'RecompositionHook', 'StudentExportHook']
+__all__ = [
+    'AlignmentFitHook', 'IBOEProbeHook', 'RecompositionHook',
+    'StudentExportHook'
+]

@@ -1,11 +1,9 @@
 """Measure inter-block optimisation entanglement (IBOE) during training."""
 import json
 import os.path as osp
-import random
 from contextlib import contextmanager, nullcontext
 from typing import Dict, List, Optional
 
-import numpy as np
 import torch
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
@@ -13,6 +11,7 @@ from mmengine.model import is_model_wrapper
 from mmstablekd.models.blocks import parameter_blocks
 from mmstablekd.models.blocks.nested import iter_tensors
 from mmstablekd.registry import HOOKS
+from mmstablekd.utils.random_state import random_state_kept
 
 
 @HOOKS.register_module()
@@ -85,7 +84,7 @@ class IBOEProbeHook(Hook):
         for name, param in model.student.named_parameters():
             if param.requires_grad:
                 self._params[blocks[name]].append(param)
-        with _random_state_kept():
+        with random_state_kept():
             loader = iter(runner.train_dataloader)
             for _ in range(self.num_batches):
                 try:
@@ -160,7 +159,7 @@ class IBOEProbeHook(Hook):
         buffers = [buf.detach().clone() for buf in model.buffers()]
         grads: Dict[int, List[torch.Tensor]] = {b: [] for b in blocks}
         try:
-            with _random_state_kept():
+            with random_state_kept():
                 for k, data in enumerate(self._batches):
                     capture = self._block_inputs(model) if k == 0 \
                         else nullcontext({})
@@ -249,15 +248,3 @@ def _relative_change(before: torch.Tensor, now: torch.Tensor) -> float:
             f'({tuple(before.shape)} -> {tuple(now.shape)}).')
     change = (now - before).norm()
     return (change / before.norm()).item() if change > 0 else 0.0
-
-
-@contextmanager
-def _random_state_kept():
-    """Restore Python's, NumPy's and torch's random state on exit, so that
-    drawing the probe batches (random augmentations) leaves the training
-    run's random stream untouched."""
-    python_state, numpy_state = random.getstate(), np.random.get_state()
-    with torch.random.fork_rng():
-        yield
-    random.setstate(python_state)
-    np.random.set_state(numpy_state)

@@ -1,6 +1,6 @@
 """StableKD: block-wise distillation with teacher-fed blocks."""
 import re
-from typing import Dict, List, Optional, Sequence, Tuple, Union
+from typing import Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
 import torch
 from mmengine.logging import MMLogger
@@ -9,7 +9,9 @@ from mmengine.registry import DefaultScope
 from torch import nn
 
 from mmstablekd.registry import MODELS
-from ..blocks import (BlockPlan, OutputRecorder, TeacherFeeding, check_groups,
+from ..alignments import BoundaryAlignments
+from ..alignments.boundary_alignments import feature_rows, subsample_rows
+from ..blocks import (OutputRecorder, TeacherFeeding, check_groups,
                       end_to_end, probe_blocks)
 from ..blocks.detection import check_detector_pair
 from ..blocks.module_paths import get_module
@@ -28,6 +30,9 @@ class StableKD(BaseModel):
     group that does not start at block 0 takes the teacher's (detached)
     feature as input, and a group that does not end at the last block is
     trained to reproduce the teacher's feature at its end (``feat_loss``).
+    Where widths differ, both are the teacher's feature through the
+    boundary's ``alignment``: the one tensor a block learns to output is the
+    one the next block is fed.
     The last group ends at the model output: the student's own losses plus
     the ``output_losses`` (e.g. KD on logits). All groups train in the same
     iteration from one teacher and one student forward pass. With a single
@@ -63,19 +68,12 @@ class StableKD(BaseModel):
             (classification CE, or the detector's losses).
         task_loss_names (dict): renames of the student's loss keys. MMPretrain
             heads return a bare ``loss``, logged as ``loss_ce``.
-        adapter (dict, optional): connector built where teacher and student
-            widths differ at a boundary: ``in_channels -> out_channels``,
-            as input adapter (teacher -> student) and output adapter
-            (student -> teacher). None makes a width mismatch an error.
-        feat_space (str): where ``feat_loss`` compares features when widths
-            differ. ``'teacher'`` (default): the student's feature through the
-            output adapter vs the teacher's. ``'student'``: the student's
-            feature vs the teacher's through the *input* adapter (detached:
-            the adapter learns only from the block it feeds), i.e. block b
-            learns to produce exactly what block b+1 is fed, which is also
-            what b+1 receives once they are merged. No output adapters are
-            built, which saves the compute and memory of teacher-width
-            copies of the student's features.
+        alignment (dict, optional): built at each boundary where teacher
+            and student widths differ, ``in_channels`` (teacher) ->
+            ``out_channels`` (student); see :class:`BoundaryAlignments`.
+            Default: :class:`PCAProjection`, fixed after a fit on training
+            batches (chosen by ``benchmarks/heterogeneous_pairs.py``). None
+            makes a width mismatch an error.
         keep_internal_losses (bool): also apply ``feat_loss`` at boundaries
             inside a group (after blocks are merged). Default: False.
         loss_aggregator (dict, optional): how the distillation losses
@@ -99,16 +97,12 @@ class StableKD(BaseModel):
                  output_losses: Optional[Dict[str, dict]] = None,
                  task_loss_weight: float = 1.0,
                  task_loss_names: Dict[str, str] = dict(loss='loss_ce'),
-                 adapter: Optional[dict] = dict(type='ConvBNAdapter'),
-                 feat_space: str = 'teacher',
+                 alignment: Optional[dict] = dict(type='PCAProjection'),
                  keep_internal_losses: bool = False,
                  loss_aggregator: Optional[dict] = None,
                  probe_input_shape: Sequence[int] = (3, 32, 32),
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None) -> None:
-        if feat_space not in ('teacher', 'student'):
-            raise ValueError(f"feat_space must be 'teacher' or 'student', "
-                             f'got {feat_space!r}.')
         with DefaultScope.overwrite_default_scope(_task_scope()):
             student_model = MODELS.build(resolve_model_cfg(student))
             teacher_model = MODELS.build(resolve_model_cfg(teacher))
@@ -139,10 +133,8 @@ class StableKD(BaseModel):
         self.probe_input_shape = tuple(probe_input_shape)
         self.student_plan, self.teacher_plan = _probe_pair(
             self.student, self.teacher, boundaries, self.probe_input_shape)
-        self.feat_space = feat_space
-        self.input_adapters, self.output_adapters = _build_adapters(
-            self.student_plan, self.teacher_plan, adapter,
-            output_adapters=feat_space == 'teacher',
+        self.alignments = BoundaryAlignments(
+            self.student_plan, self.teacher_plan, alignment,
             teacher_boundaries=[
                 get_module(self.teacher, p, 'teacher')
                 for p in self.teacher_plan.boundaries
@@ -240,10 +232,10 @@ class StableKD(BaseModel):
     def may_leave_parameters_unused(self) -> bool:
         """Whether some grouping trains without some parameter, so that DDP
         needs ``find_unused_parameters``: any trainable part outside the
-        student (adapters, connectors, loss parts, aggregation weights)
-        works only while its loss is active, e.g. an adapter at boundary j
-        only while j ends a group, which the end-to-end grouping (that every
-        schedule reaches) never does."""
+        student (learned alignments, connectors, loss parts, aggregation
+        weights) works only while its loss is active, e.g. an alignment at
+        boundary j only while j ends a group, which the end-to-end grouping
+        (that every schedule reaches) never does."""
         return any(not name.startswith('student.')
                    for name, _ in self.named_parameters())
 
@@ -298,7 +290,7 @@ class StableKD(BaseModel):
 
         def feed(j: int) -> torch.Tensor:
             if j not in fed:
-                fed[j] = self._adapt(self.input_adapters, j, teacher_feats[j])
+                fed[j] = self.alignments(j, teacher_feats[j])
             return fed[j]
 
         with self.student_recorder.recording() as student_out, \
@@ -312,13 +304,11 @@ class StableKD(BaseModel):
         }
         distill = {}
         for j in self.supervised_boundaries():
-            student_feat = student_out[self.student_plan.boundaries[j]]
-            if self.feat_space == 'student':
-                pair = student_feat, feed(j).detach()
-            else:
-                pair = (self._adapt(self.output_adapters, j, student_feat),
-                        teacher_feats[j])
-            distill[f'loss_feat_b{j}'] = self.feat_loss(*pair)
+            # detached: a learned alignment trains only with the block it
+            # feeds, never towards what block j happens to output
+            distill[f'loss_feat_b{j}'] = self.feat_loss(
+                student_out[self.student_plan.boundaries[j]],
+                feed(j).detach())
         for name, (s_path, t_path) in self.output_paths.items():
             if self._is_active(name):
                 distill[f'loss_{name}'] = sum(
@@ -363,11 +353,18 @@ class StableKD(BaseModel):
             f'FeatureMSELoss(normalize=True), then resume from the last '
             f'checkpoint.')
 
-    def _run_teacher(self, inputs, data_samples) -> dict:
+    def _run_teacher(self, inputs, data_samples,
+                     needed: Optional[List[str]] = None) -> dict:
         """Run the teacher (eval, no grad) only as far as the last output
-        this iteration uses, or not at all; returns its recorded outputs by
-        module path."""
-        needed = self._teacher_outputs_needed()
+        ``needed`` (default: what this iteration uses), or not at all;
+        returns its recorded outputs by module path."""
+        if needed is None:
+            boundaries = self._boundaries_in_use()
+            self.alignments.check_fitted(boundaries)
+            needed = [self.teacher_plan.boundaries[j] for j in boundaries] + [
+                t for name, (_, t) in self.output_paths.items()
+                if self._is_active(name)
+            ]
         if not needed:
             return {}
         with torch.no_grad(), self.teacher_recorder.recording(
@@ -375,20 +372,56 @@ class StableKD(BaseModel):
             self.teacher(inputs, data_samples, mode='tensor')
         return outputs
 
-    def _teacher_outputs_needed(self) -> List[str]:
-        """Teacher module paths whose outputs the current grouping and
-        losses use: boundaries fed to a student block or targeted by a
-        feature loss, and the teacher side of the active output losses."""
-        boundaries = set(self.feeding.fed_boundaries(self._groups))
-        boundaries.update(self.supervised_boundaries())
-        return [self.teacher_plan.boundaries[j] for j in sorted(boundaries)
-                ] + [t for name, (_, t) in self.output_paths.items()
-                     if self._is_active(name)]
+    def _boundaries_in_use(self) -> List[int]:
+        """Boundaries whose teacher feature the current grouping and losses
+        use: fed to a student block or targeted by a feature loss."""
+        return sorted(
+            set(self.feeding.fed_boundaries(self._groups))
+            | set(self.supervised_boundaries()))
 
-    @staticmethod
-    def _adapt(adapters: nn.ModuleDict, j: int,
-               feat: torch.Tensor) -> torch.Tensor:
-        return adapters[str(j)](feat) if str(j) in adapters else feat
+    @torch.no_grad()
+    def fit_alignments(self, data_batches: Iterable[dict],
+                       rows_per_batch: int = 4096) -> Dict[int, dict]:
+        """Fit the alignments that need it (e.g. :class:`PCAProjection`) on
+        training batches, as the dataloader yields them.
+
+        Each batch contributes at most ``rows_per_batch`` feature vectors
+        per boundary (positions drawn at random, seeded), of the teacher and
+        of the student (eval mode; only its range is used).
+
+        Returns:
+            dict: what each fit reports (e.g. ``kept_variance``) by boundary.
+        """
+        todo = self.alignments.unfitted()
+        if not todo:
+            return {}
+        paths = [(self.teacher_plan.boundaries[j],
+                  self.student_plan.boundaries[j]) for j in todo]
+        rows = {j: ([], []) for j in todo}
+        generator = torch.Generator().manual_seed(0)
+        was_training = self.student.training
+        self.student.eval()
+        try:
+            for batch in data_batches:
+                data = self.data_preprocessor(batch, True)
+                teacher_out = self._run_teacher(
+                    data['inputs'], data['data_samples'],
+                    [t for t, _ in paths])
+                with self.student_recorder.recording() as student_out:
+                    self.student.extract_feat(data['inputs'])
+                for j, (t_path, s_path) in zip(todo, paths):
+                    for out, path, kept in ((teacher_out, t_path, rows[j][0]),
+                                            (student_out, s_path, rows[j][1])):
+                        kept.append(subsample_rows(
+                            feature_rows(out[path]).float().cpu(),
+                            rows_per_batch, generator))
+        finally:
+            self.student.train(was_training)
+        if not rows[todo[0]][0]:
+            raise ValueError('fit_alignments got no batches.')
+        return self.alignments.fit(
+            {j: torch.cat(t) for j, (t, _) in rows.items()},
+            {j: torch.cat(s) for j, (_, s) in rows.items()})
 
 
 def _accept_student_only_weights(model: StableKD, state_dict: dict,
@@ -505,33 +538,3 @@ def _probe_pair(student, teacher, boundaries, input_shape):
                 f'{tuple(t[2:])}) for a {input_shape} input. Cut both '
                 f'networks where their strides agree.')
     return student_plan, teacher_plan
-
-
-def _build_adapters(student_plan: BlockPlan, teacher_plan: BlockPlan,
-                    adapter: Optional[dict], output_adapters: bool,
-                    teacher_boundaries: List[nn.Module]):
-    """Input (teacher -> student) and output (student -> teacher) adapters,
-    keyed by boundary index, only where the widths differ. An input adapter
-    that derives itself from the teacher (``init_from_teacher``, e.g.
-    InDistill's :class:`ChannelSelection`) gets the teacher's boundary
-    module."""
-    inputs, outputs = nn.ModuleDict(), nn.ModuleDict()
-    widths = zip(student_plan.channels, teacher_plan.channels)
-    for j, (c_s, c_t) in enumerate(widths):
-        if c_s == c_t:
-            continue
-        if adapter is None:
-            raise ValueError(
-                f'Channel counts differ at boundary {j} (student '
-                f'{student_plan.boundaries[j]!r}: {c_s}, teacher '
-                f'{teacher_plan.boundaries[j]!r}: {c_t}) and adapters are '
-                f"disabled. Set adapter=dict(type='mmstablekd.ConvBNAdapter')"
-                f' or choose boundaries of equal width.')
-        inputs[str(j)] = build_component(
-            adapter, in_channels=c_t, out_channels=c_s)
-        if hasattr(inputs[str(j)], 'init_from_teacher'):
-            inputs[str(j)].init_from_teacher(teacher_boundaries[j])
-        if output_adapters:
-            outputs[str(j)] = build_component(
-                adapter, in_channels=c_s, out_channels=c_t)
-    return inputs, outputs

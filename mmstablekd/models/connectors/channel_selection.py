@@ -12,10 +12,10 @@ class ChannelSelection(nn.Module):
     al.). Equivalent to pruning the teacher's last convolution at the
     boundary to the student's width, without touching the teacher.
 
-    Used as ``adapter=dict(type='ChannelSelection')`` of
-    :class:`~mmstablekd.models.StableKD` with ``feat_space='student'``: the
-    student's boundary feature is compared with (and, in a decomposed
-    grouping, the next block is fed) the selected teacher channels.
+    Used as ``alignment=dict(type='ChannelSelection')`` of
+    :class:`~mmstablekd.models.StableKD`: the student's boundary feature is
+    compared with (and, in a decomposed grouping, the next block is fed) the
+    selected teacher channels.
 
     The channels are chosen by :meth:`init_from_teacher`, once, from the
     teacher's weights. No trainable parameters.
@@ -29,10 +29,7 @@ class ChannelSelection(nn.Module):
             raise ValueError(
                 f'ChannelSelection keeps a subset of channels and cannot '
                 f'widen {in_channels} to {out_channels}: the teacher must be '
-                f'at least as wide as the student at every boundary, and '
-                f"StableKD needs feat_space='student' (with feat_space="
-                f"'teacher' adapters also map student features to the "
-                f"teacher's width).")
+                f'at least as wide as the student at every boundary.')
         self.in_channels, self.out_channels = in_channels, out_channels
         self.register_buffer(
             'indices', torch.arange(out_channels), persistent=False)

@@ -8,10 +8,12 @@ from mmstablekd.registry import MODELS
 class ConvBNAdapter(BaseModule):
     """1x1 convolution + BatchNorm mapping ``in_channels`` to ``out_channels``.
 
-    Used where teacher and student widths differ at a boundary: as an *input*
-    adapter (teacher feature -> student block) and as an *output* adapter
-    (student feature -> teacher feature, for the feature loss). Never part of
-    the deployed student.
+    A trainable connector, e.g. a student feature on its way to a teacher
+    module in an output loss (softmax regression). As a boundary
+    ``alignment`` it learns with the block it feeds, so that block's
+    predecessor chases a moving target: fixed alignments do better there
+    (``benchmarks/heterogeneous_pairs.py``). Never part of the deployed
+    student.
 
     Shapes: ``(N, in_channels, H, W) -> (N, out_channels, H, W)``, or
     ``(N, in_channels) -> (N, out_channels)`` for pooled features.

@@ -1,0 +1,261 @@
+"""StableKD when teacher and student widths differ: which alignment.
+
+    OMP_NUM_THREADS=1 python benchmarks/heterogeneous_pairs.py \
+        [--work-dir work_dirs/heterogeneous_pairs] \
+        [--out docs/heterogeneous_pairs.md] [--seeds 0 1 2] [--jobs 2] \
+        [--alignments pca chansel convbn] [--ablations pca-signed ...] \
+        [--fractions 1.0 0.2]
+
+The student is the digits demo's (CIFAR-style ResNet-18 at base width 8);
+the teachers are the same network at base width 8, 16 and 32 (width ratios
+1, 1/2 and 1/4), each trained once on all the training data. Per seed,
+width ratio and share of the training data, through ``tools/train.py`` on
+the demo configs: the student alone, KD, and StableKD with each of
+``--alignments`` (with equal widths StableKD needs none); the
+``--ablations`` (variants of an alignment) run on the first seed only.
+Every run has the same budget, 184 iterations (8 epochs of all the data,
+37 of a fifth), and the demo's recipe (SGD lr 0.1, cosine; KD T=4, CE 0.1
+/ KD 0.9; StableKD decomposed / half-merged / end-to-end for 20% / 20% /
+60%).
+
+Finished runs are kept in the work dir and not run again, so the benchmark
+can be extended (more seeds, alignments) or resumed. Writes a Markdown
+report: the comparison table (means and standard deviations of the final
+test top-1 over seeds) and every run's figures.
+"""
+import argparse
+import json
+import os
+import os.path as osp
+import platform
+import statistics
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+sys.path[:0] = [osp.join(ROOT, 'tools')]
+import demo_digits  # noqa: E402
+
+STUDENT_WIDTH = 8
+TEACHER_WIDTHS = (8, 16, 32)  # width ratios 1, 1/2, 1/4
+TEACHER_EPOCHS = 16
+ITERS = 184
+CONFIGS = {
+    'student alone': 'resnet18-w8_digits_student.py',
+    'KD': 'kd_resnet18-w32-w8_digits.py',
+    'StableKD': 'stablekd_resnet18-w32-w8_digits.py',
+}
+# name -> (description, the alignment config as --cfg-options)
+ALIGNMENTS = {
+    'pca': ('PCAProjection (fixed, fitted; shifted to the student\'s range)',
+            ['model.alignment.type=PCAProjection']),
+    'pca-signed': ('PCAProjection, signed (no range matching)', [
+        'model.alignment.type=PCAProjection',
+        'model.alignment.match_range=False'
+    ]),
+    'pca-whiten': ('PCAProjection, whitened', [
+        'model.alignment.type=PCAProjection', 'model.alignment.whiten=True'
+    ]),
+    'chansel': ('ChannelSelection (fixed, the largest-L1 teacher channels)',
+                ['model.alignment.type=ChannelSelection']),
+    'convbn': ('ConvBNAdapter (learned 1x1 conv + BN, trained by the block '
+               'it feeds)', ['model.alignment.type=ConvBNAdapter']),
+}
+
+
+def teacher_options(width: int, prefix: str = 'model.') -> list:
+    """Options that set a demo ResNet-18's base width."""
+    return [f'{prefix}backbone.base_channels={width}',
+            f'{prefix}backbone.stem_channels={width}',
+            f'{prefix}head.in_channels={8 * width}']
+
+
+def budget_options(fraction: float) -> list:
+    """``ITERS`` iterations (validated 8 times) on ``fraction`` of the
+    data."""
+    if fraction == 1.0:
+        return []
+    per_epoch = -(-round(1437 * fraction) // 64)
+    epochs = round(ITERS / per_epoch)
+    return [
+        'train_dataloader.sampler.type=mmstablekd.ClassBalancedSubsetSampler',
+        f'train_dataloader.sampler.fraction={fraction}',
+        f'train_cfg.max_epochs={epochs}',
+        f'train_cfg.val_interval={max(1, epochs // 8)}',
+    ]
+
+
+def run(config: str, work_dir: str, options: list) -> dict:
+    """Train once (or read the result of an earlier identical run)."""
+    done = osp.join(work_dir, 'result.json')
+    if osp.exists(done):
+        return json.load(open(done))
+    seconds = demo_digits.train(
+        osp.join(demo_digits.CONFIGS, config), work_dir, options)
+    iters, curve = demo_digits.read_curve(work_dir)
+    result = dict(top1=curve[-1][1], iters=iters, seconds=seconds,
+                  options=options)
+    json.dump(result, open(done, 'w'))
+    return result
+
+
+def train_teachers(work_dir: str, jobs: int) -> dict:
+    """Teacher checkpoint by width, trained on all the data."""
+    def one(width):
+        run_dir = osp.join(work_dir, f'teacher_w{width}')
+        result = run('resnet18-w32_digits_teacher.py', run_dir,
+                     teacher_options(width) +
+                     [f'train_cfg.max_epochs={TEACHER_EPOCHS}'])
+        ckpt = open(osp.join(run_dir, 'last_checkpoint')).read().strip()
+        return width, dict(result, ckpt=ckpt)
+
+    with ThreadPoolExecutor(jobs) as pool:
+        return dict(pool.map(one, TEACHER_WIDTHS))
+
+
+def plan(seeds, fractions, alignments, ablations, teachers: dict) -> list:
+    """Every run: ``(key, config, options)``; key =
+    ``(method, width ratio, fraction, seed)``."""
+    runs = []
+    for fraction in fractions:
+        for seed in seeds:
+            base = [f'randomness.seed={seed}'] + budget_options(fraction)
+            runs.append((('student alone', None, fraction, seed),
+                         CONFIGS['student alone'], base))
+            for width in TEACHER_WIDTHS:
+                ratio = STUDENT_WIDTH / width
+                distill = base + [
+                    f'model.teacher_ckpt={teachers[width]["ckpt"]}'
+                ] + teacher_options(width, 'model.teacher.')
+                runs.append((('KD', ratio, fraction, seed), CONFIGS['KD'],
+                             distill))
+                names = alignments + (ablations if seed == seeds[0] else [])
+                methods = {'StableKD': []} if width == STUDENT_WIDTH else {
+                    f'StableKD, {name}': ALIGNMENTS[name][1]
+                    for name in names
+                }
+                for method, options in methods.items():
+                    runs.append(((method, ratio, fraction, seed),
+                                 CONFIGS['StableKD'], distill + options))
+    return runs
+
+
+def _slug(key) -> str:
+    method, ratio, fraction, seed = key
+    name = method if ratio is None else f'{method}_r{ratio:g}'
+    name = ''.join(c if c.isalnum() or c == '.' else '_' for c in name)
+    return osp.join(f'data{fraction:g}', name, f'seed{seed}')
+
+
+def _mean_std(values) -> str:
+    if len(values) == 1:
+        return f'{values[0]:.2f} (1 seed)'
+    return f'{statistics.mean(values):.2f} ± {statistics.stdev(values):.2f}'
+
+
+def comparison_table(results: dict, fractions) -> str:
+    """Rows: methods; columns: (width ratio, data fraction); cells: mean ±
+    std of the final top-1 over seeds."""
+    ratios = [STUDENT_WIDTH / w for w in TEACHER_WIDTHS]
+    columns = [(r, f) for f in fractions for r in ratios]
+    methods = list(dict.fromkeys(k[0] for k in results))
+    header = ['method'] + [
+        f'ratio {r:g}, {f:.0%} data' for r, f in columns]
+    lines = ['| ' + ' | '.join(header) + ' |',
+             '|---|' + '---:|' * len(columns)]
+    for method in methods:
+        cells = []
+        for ratio, fraction in columns:
+            top1 = [v['top1'] for k, v in results.items()
+                    if k[0] == method and k[2] == fraction and
+                    (k[1] is None or k[1] == ratio)]
+            cells.append(_mean_std(top1) if top1 else '')
+        lines.append(f'| {method} | ' + ' | '.join(cells) + ' |')
+    return '\n'.join(lines)
+
+
+def runs_table(results: dict) -> str:
+    lines = ['| method | width ratio | data | seed | top-1 (%) | iterations '
+             '| wall (s) |', '|---|---:|---:|---:|---:|---:|---:|']
+    for (method, ratio, fraction, seed), v in results.items():
+        lines.append(
+            f'| {method} | {"" if ratio is None else f"{ratio:g}"} | '
+            f'{fraction:.0%} | {seed} | {v["top1"]:.2f} | {v["iters"]} | '
+            f'{v["seconds"]:.0f} |')
+    return '\n'.join(lines)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('--work-dir',
+                        default=osp.join('work_dirs', 'heterogeneous_pairs'))
+    parser.add_argument('--out', default=osp.join('docs',
+                                                  'heterogeneous_pairs.md'))
+    parser.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2])
+    parser.add_argument('--fractions', type=float, nargs='+',
+                        default=[1.0, 0.2])
+    parser.add_argument('--alignments', nargs='+', choices=list(ALIGNMENTS),
+                        default=['pca', 'chansel', 'convbn'])
+    parser.add_argument('--ablations', nargs='*', choices=list(ALIGNMENTS),
+                        default=['pca-signed', 'pca-whiten'],
+                        help='alignments run on the first seed only')
+    parser.add_argument('--jobs', type=int, default=2,
+                        help='runs in parallel (one torch thread each)')
+    args = parser.parse_args()
+    os.environ.setdefault('OMP_NUM_THREADS', '1')
+    start = time.time()
+    teachers = train_teachers(args.work_dir, args.jobs)
+    runs = plan(args.seeds, args.fractions, args.alignments, args.ablations,
+                teachers)
+    with ThreadPoolExecutor(args.jobs) as pool:
+        done = pool.map(
+            lambda r: run(r[1], osp.join(args.work_dir, _slug(r[0])), r[2]),
+            runs)
+        results = {key: result for (key, _, _), result in zip(runs, done)}
+    minutes = (time.time() - start) / 60
+    teacher_lines = '\n'.join(
+        f'| ResNet-18 w{w} | {STUDENT_WIDTH / w:g} | {t["top1"]:.2f} |'
+        for w, t in teachers.items())
+    alignment_lines = '\n'.join(
+        f'- `{n}`: {d}' for n, (d, _) in ALIGNMENTS.items()
+        if n in args.alignments + args.ablations)
+    report = f'''# StableKD with differing widths: alignments compared
+
+Command (from the repository root, environment active):
+
+```bash
+{' '.join(['OMP_NUM_THREADS=1', 'python'] + sys.argv)}
+```
+
+Python {platform.python_version()}, {os.cpu_count()} CPU cores (shared),
+{args.jobs} runs in parallel with one torch thread each; {minutes:.0f}
+minutes in all (finished runs in the work dir are reused).
+
+**Set-up.** {__doc__.split(chr(10) + chr(10))[1]}
+
+Teachers (test top-1 after {TEACHER_EPOCHS} epochs):
+
+| teacher | student / teacher width | top-1 (%) |
+|---|---:|---:|
+{teacher_lines}
+
+Alignments (built where the widths differ):
+{alignment_lines}
+
+## Final test top-1 (%), mean ± std over seeds {args.seeds}
+
+{comparison_table(results, args.fractions)}
+
+## Every run
+
+{runs_table(results)}
+'''
+    with open(args.out, 'w') as f:
+        f.write(report)
+    print(comparison_table(results, args.fractions))
+    print(f'\nReport: {args.out}')
+
+
+if __name__ == '__main__':
+    main()
