@@ -86,11 +86,14 @@ def budget_options(fraction: float) -> list:
     ]
 
 
-def run(config: str, work_dir: str, options: list) -> dict:
-    """Train once (or read the result of an earlier identical run)."""
+def run(config: str, work_dir: str, options: list, train=True):
+    """Train once (or read the result of an earlier identical run); None
+    when there is none and ``train`` is False."""
     done = osp.join(work_dir, 'result.json')
     if osp.exists(done):
         return json.load(open(done))
+    if not train:
+        return None
     seconds = demo_digits.train(
         osp.join(demo_digits.CONFIGS, config), work_dir, options)
     iters, curve = demo_digits.read_curve(work_dir)
@@ -148,13 +151,16 @@ def _slug(key) -> str:
     return osp.join(f'data{fraction:g}', name, f'seed{seed}')
 
 
-def _mean_std(values) -> str:
-    if len(values) == 1:
-        return f'{values[0]:.2f} (1 seed)'
-    return f'{statistics.mean(values):.2f} ± {statistics.stdev(values):.2f}'
+def _mean_std(values, seeds: int) -> str:
+    """Mean ± std, with the number of seeds where some did not run."""
+    cell = f'{statistics.mean(values):.2f}'
+    if len(values) > 1:
+        cell += f' ± {statistics.stdev(values):.2f}'
+    return cell if len(values) == seeds else \
+        f'{cell} ({len(values)} seed{"s" * (len(values) > 1)})'
 
 
-def comparison_table(results: dict, fractions) -> str:
+def comparison_table(results: dict, fractions, seeds: int) -> str:
     """Rows: methods; columns: (width ratio, data fraction); cells: mean ±
     std of the final top-1 over seeds."""
     ratios = [STUDENT_WIDTH / w for w in TEACHER_WIDTHS]
@@ -170,7 +176,7 @@ def comparison_table(results: dict, fractions) -> str:
             top1 = [v['top1'] for k, v in results.items()
                     if k[0] == method and k[2] == fraction and
                     (k[1] is None or k[1] == ratio)]
-            cells.append(_mean_std(top1) if top1 else '')
+            cells.append(_mean_std(top1, seeds) if top1 else '')
         lines.append(f'| {method} | ' + ' | '.join(cells) + ' |')
     return '\n'.join(lines)
 
@@ -202,6 +208,8 @@ def main():
                         help='alignments run on the first seed only')
     parser.add_argument('--jobs', type=int, default=2,
                         help='runs in parallel (one torch thread each)')
+    parser.add_argument('--report-only', action='store_true',
+                        help='report the finished runs, train nothing')
     args = parser.parse_args()
     os.environ.setdefault('OMP_NUM_THREADS', '1')
     start = time.time()
@@ -210,9 +218,11 @@ def main():
                 teachers)
     with ThreadPoolExecutor(args.jobs) as pool:
         done = pool.map(
-            lambda r: run(r[1], osp.join(args.work_dir, _slug(r[0])), r[2]),
-            runs)
-        results = {key: result for (key, _, _), result in zip(runs, done)}
+            lambda r: run(r[1], osp.join(args.work_dir, _slug(r[0])), r[2],
+                          not args.report_only), runs)
+        results = {key: result for (key, _, _), result in zip(runs, done)
+                   if result is not None}
+    missing = len(runs) - len(results)
     minutes = (time.time() - start) / 60
     teacher_lines = '\n'.join(
         f'| ResNet-18 w{w} | {STUDENT_WIDTH / w:g} | {t["top1"]:.2f} |'
@@ -231,6 +241,8 @@ Command (from the repository root, environment active):
 Python {platform.python_version()}, {os.cpu_count()} CPU cores (shared),
 {args.jobs} runs in parallel with one torch thread each; {minutes:.0f}
 minutes in all (finished runs in the work dir are reused).
+{f"{missing} planned runs had not run when this report was written: "
+ "their cells hold fewer seeds (the count is shown)." if missing else ""}
 
 **Set-up.** {__doc__.split(chr(10) + chr(10))[1]}
 
@@ -245,7 +257,7 @@ Alignments (built where the widths differ):
 
 ## Final test top-1 (%), mean ± std over seeds {args.seeds}
 
-{comparison_table(results, args.fractions)}
+{comparison_table(results, args.fractions, len(args.seeds))}
 
 ## Every run
 
@@ -253,7 +265,7 @@ Alignments (built where the widths differ):
 '''
     with open(args.out, 'w') as f:
         f.write(report)
-    print(comparison_table(results, args.fractions))
+    print(comparison_table(results, args.fractions, len(args.seeds)))
     print(f'\nReport: {args.out}')
 
 

@@ -268,6 +268,10 @@ def write_report(args, results, variants, cost, probes, teacher_top1,
     memory = cost['memory_mib']
     sections = [
         '# Benchmarks: the paper\'s claims at small scale\n',
+        'Teacher and student of differing widths, and the alignment '
+        'StableKD uses between them: '
+        '[heterogeneous_pairs.md](heterogeneous_pairs.md) '
+        '(`benchmarks/heterogeneous_pairs.py`).\n',
         f'Command (from the repository root, environment active):\n\n'
         f'```bash\n{command}\n```\n',
         f'Measured on {os.cpu_count()} CPU cores (torch threads: '
