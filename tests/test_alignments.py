@@ -149,3 +149,41 @@ def test_training_without_the_fit_names_the_hook(cls_config):
 def test_pca_refuses_to_widen():
     with pytest.raises(ValueError, match='at least as wide'):
         PCAProjection(8, 16)
+
+
+FIT_SCHEDULE = '''
+custom_hooks = [dict(type='mmstablekd.RecompositionHook',
+                     stages=[dict(begin=0, groups=[[0], [1], [2], [3]])]),
+                dict(type='mmstablekd.AlignmentFitHook', num_batches=2)]
+train_cfg = dict(max_epochs={epochs})
+'''
+
+
+def test_the_fit_hook_fits_once_and_checkpoints_keep_the_fit(
+        cls_config, monkeypatch):
+    from mmengine.runner import Runner
+
+    from mmstablekd.models import StableKD
+    calls = []
+    fit = StableKD.fit_alignments
+    monkeypatch.setattr(StableKD, 'fit_alignments',
+                        lambda self, *a: calls.append(1) or fit(self, *a))
+    cfg = cls_config(extra=FIT_SCHEDULE.format(epochs=1))
+    runner = Runner.from_cfg(cfg)
+    runner.train()
+    assert calls == [1]
+    ckpt = torch.load(f'{cfg.work_dir}/epoch_1.pth', weights_only=True)
+    fitted = {k: v for k, v in ckpt['state_dict'].items()
+              if k.startswith('alignments.')}
+    assert all(bool(fitted[f'alignments.by_boundary.{j}.fitted'])
+               for j in range(3))
+    # a resumed run keeps the fit it was trained with, and fits nothing
+    cfg = cls_config(extra=FIT_SCHEDULE.format(epochs=2))
+    cfg.resume = True
+    resumed = Runner.from_cfg(cfg)
+    resumed.train()
+    assert calls == [1]
+    state = resumed.model.state_dict()
+    for key in ('weight', 'bias'):
+        assert torch.equal(state[f'alignments.by_boundary.0.{key}'],
+                           fitted[f'alignments.by_boundary.0.{key}'])

@@ -20,8 +20,8 @@ class AlignmentFitHook(Hook):
     its pipeline, by a loader of their own: the training loader's sampler
     and the random stream of training are left untouched, so a resumed run
     (not fitted again) sees the batches an uninterrupted one sees. In a
-    distributed run every rank fits on its own batches and then takes rank
-    0's fit, so that all ranks align alike. The share of the teacher's
+    distributed run every rank then takes rank 0's fit, so that all ranks
+    align alike, bit for bit. The share of the teacher's
     variance each alignment keeps is logged.
 
     Args:
@@ -40,6 +40,10 @@ class AlignmentFitHook(Hook):
     def before_train(self, runner) -> None:
         model = runner.model.module if is_model_wrapper(
             runner.model) else runner.model
+        if not hasattr(model, 'fit_alignments'):
+            raise TypeError(
+                f'AlignmentFitHook needs a model with fit_alignments() (e.g. '
+                f"type='mmstablekd.StableKD'), got {type(model).__name__}.")
         if not model.alignments.unfitted():
             return
         with random_state_kept():
