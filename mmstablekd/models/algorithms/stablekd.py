@@ -16,6 +16,7 @@ from ..blocks.module_paths import get_module
 from ..blocks.nested import iter_tensors
 from ..builder import build_component
 from ..model_config import resolve_model_cfg
+from .config_checks import check_arguments
 from .teacher_checkpoint import load_teacher_weights
 
 
@@ -106,6 +107,7 @@ class StableKD(BaseModel):
                  probe_input_shape: Sequence[int] = (3, 32, 32),
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None) -> None:
+        check_arguments(locals())
         if feat_space not in ('teacher', 'student'):
             raise ValueError(f"feat_space must be 'teacher' or 'student', "
                              f'got {feat_space!r}.')
