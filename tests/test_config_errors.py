@@ -291,3 +291,38 @@ def test_recomposition_hook_value_of_the_wrong_type_fails_at_build(
     with pytest.raises(ValueError) as err:
         Runner.from_cfg(cfg)
     assert message in str(err.value)
+
+
+# ------------------------------------------------------- loss key collisions
+@pytest.mark.parametrize('extra, message', [
+    # the classifier's own CE is logged as loss_ce (task_loss_names)
+    ("model = dict(output_losses=dict(ce=dict(student='head', "
+     "teacher='head', loss=dict(type='KDLoss'))))",
+     "'loss_ce' by the student's own 'loss' (renamed by task_loss_names) "
+     "and output_losses['ce']"),
+    ("model = dict(task_loss_names=dict(loss='loss_kd'))",
+     "'loss_kd' by the student's own 'loss' (renamed by task_loss_names) "
+     "and output_losses['kd']"),
+    ("model = dict(task_loss_names=dict(loss='loss_feat_b1'))",
+     "'loss_feat_b1' by the student's own 'loss' (renamed by "
+     'task_loss_names) and the feature losses'),
+])
+def test_losses_logged_under_one_key_fail_at_build(cls_config, extra,
+                                                   message):
+    with pytest.raises(ValueError) as err:
+        build_model(cls_config(extra=extra))
+    assert message in str(err.value)
+    assert 'Rename the output loss' in str(err.value)
+
+
+def test_finding_the_students_loss_keys_changes_no_state(cls_config):
+    from mmstablekd.models.algorithms.loss_keys import student_loss_keys
+    student = build_model(cls_config()).student.train()
+    bn = student.backbone.bn1
+    stats = bn.running_mean.clone(), int(bn.num_batches_tracked)
+    rng = torch.random.get_rng_state()
+    assert student_loss_keys(student, (3, 32, 32)) == ['loss']
+    assert torch.equal(torch.random.get_rng_state(), rng)
+    assert torch.equal(bn.running_mean, stats[0])
+    assert int(bn.num_batches_tracked) == stats[1]
+    assert student.training and bn.training

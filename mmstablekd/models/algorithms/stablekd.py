@@ -13,10 +13,11 @@ from ..blocks import (BlockPlan, OutputRecorder, TeacherFeeding, check_groups,
                       end_to_end, probe_blocks)
 from ..blocks.detection import check_detector_pair
 from ..blocks.module_paths import get_module
-from ..blocks.nested import iter_tensors
+from ..blocks.nested import iter_tensors, zip_tensors
 from ..builder import build_component
 from ..model_config import resolve_model_cfg
 from .config_checks import check_arguments
+from .loss_keys import check_loss_keys
 from .teacher_checkpoint import load_teacher_weights
 
 
@@ -172,6 +173,7 @@ class StableKD(BaseModel):
         self.task_loss_weight = task_loss_weight
         self.task_loss_names = dict(task_loss_names)
         self.keep_internal_losses = keep_internal_losses
+        check_loss_keys(self)
         self.loss_aggregator = None if loss_aggregator is None else \
             build_component(loss_aggregator, paths=self.loss_names[1:])
 
@@ -325,9 +327,9 @@ class StableKD(BaseModel):
             if self._is_active(name):
                 distill[f'loss_{name}'] = sum(
                     self.output_losses[name](self._student_side(name, s), t)
-                    for s, t in zip(
-                        iter_tensors(student_out[s_path]),
-                        iter_tensors(teacher_out[t_path])))
+                    for s, t in zip_tensors(f'output_losses[{name!r}]',
+                                            student_out[s_path],
+                                            teacher_out[t_path]))
         if self.loss_aggregator is not None:
             distill = self.loss_aggregator(distill)
         losses.update(distill)
