@@ -326,3 +326,23 @@ def test_finding_the_students_loss_keys_changes_no_state(cls_config):
     assert torch.equal(bn.running_mean, stats[0])
     assert int(bn.num_batches_tracked) == stats[1]
     assert student.training and bn.training
+
+
+def test_a_student_without_a_loss_on_the_dummy_batch_still_builds(
+        cls_config, monkeypatch):
+    """E.g. a head needing annotations the dummy batch lacks: a warning,
+    and the distillation losses' own keys are still checked."""
+    from mmengine.logging import MMLogger
+
+    from mmstablekd.models.algorithms import loss_keys
+
+    def no_loss(student, shape):
+        raise KeyError('gt_masks')
+
+    monkeypatch.setattr(loss_keys, 'student_loss_keys', no_loss)
+    warnings = []
+    monkeypatch.setattr(MMLogger.get_current_instance(), 'warning',
+                        warnings.append)
+    assert build_model(cls_config()).num_blocks == 4
+    assert any("the student computes no loss on a dummy batch (KeyError: "
+               "'gt_masks')" in w for w in warnings)

@@ -7,6 +7,7 @@ from typing import Dict, List, Sequence
 
 import numpy as np
 import torch
+from mmengine.logging import MMLogger
 from torch import nn
 
 from ..blocks.detection import is_detector
@@ -87,7 +88,17 @@ def check_loss_keys(model) -> None:
     student's own (after ``task_loss_names``), ``loss_feat_b<j>`` and
     ``loss_<name>`` of each output loss."""
     keys = {}
-    for key in student_loss_keys(model.student, model.probe_input_shape):
+    try:
+        student = student_loss_keys(model.student, model.probe_input_shape)
+    except Exception as err:
+        # e.g. a head that needs annotations the dummy batch lacks (masks):
+        # the other keys are still checked
+        MMLogger.get_current_instance().warning(
+            f'StableKD: the student computes no loss on a dummy batch '
+            f'({type(err).__name__}: {err}), so its loss keys are not '
+            f'checked against the distillation losses\' keys.')
+        student = []
+    for key in student:
         logged = model.task_loss_names.get(key, key)
         source = f"the student's own {key!r}" + (
             ' (renamed by task_loss_names)' if logged != key else '')
