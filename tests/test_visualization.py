@@ -53,6 +53,10 @@ default_hooks = dict(logger=dict(interval=1))
 ''' + small + TENSORBOARD)
     cfg = Config.fromfile(path)
     cfg.work_dir = str(tmp_path / 'work_dir')
+    # MMDetection's runtime names its visualizer 'visualizer', and MMEngine
+    # keeps one instance per name and process: an earlier test's Runner
+    # (one run per process is what train.py does) would be reused
+    cfg.visualizer.name = f'{name}_{tmp_path.name}'
     Runner.from_cfg(cfg).train()
 
     events = glob.glob(osp.join(cfg.work_dir, '*', 'vis_data',
