@@ -16,8 +16,8 @@ the demo configs: the student alone, KD, and StableKD with each of
 Every run has the same budget, ``--iters`` iterations of batch 64 (92:
 4 epochs of all the data, 18 of a fifth: short enough that KD has not
 saturated; at 184, the demo's 8 epochs, KD reaches ~98.5% on either
-share), and the demo's recipe (SGD lr 0.1, cosine; KD T=4, CE 0.1 / KD 0.9; StableKD
-decomposed / half-merged / end-to-end for 20% / 20% / 60%).
+share), and the demo's recipe (SGD lr 0.1, cosine; KD T=4, CE 0.1 / KD
+0.9; StableKD decomposed / half-merged / end-to-end for 20% / 20% / 60%).
 
 Finished runs are kept in the work dir and not run again, so the benchmark
 can be extended (more seeds, alignments) or resumed. Writes a Markdown

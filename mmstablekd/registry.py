@@ -11,11 +11,12 @@ from mmengine.registry import METRICS as MMENGINE_METRICS
 from mmengine.registry import MODEL_WRAPPERS as MMENGINE_MODEL_WRAPPERS
 from mmengine.registry import MODELS as MMENGINE_MODELS
 from mmengine.registry import OPTIM_WRAPPERS as MMENGINE_OPTIM_WRAPPERS
+from mmengine.registry import RUNNERS as MMENGINE_RUNNERS
 from mmengine.registry import Registry
 
 __all__ = [
     'MODELS', 'MODEL_WRAPPERS', 'HOOKS', 'DATASETS', 'DATA_SAMPLERS',
-    'METRICS', 'OPTIM_WRAPPERS', 'LOOPS'
+    'METRICS', 'OPTIM_WRAPPERS', 'LOOPS', 'RUNNERS'
 ]
 
 # algorithms, connectors, losses and loss aggregators
@@ -43,6 +44,9 @@ METRICS = Registry(
 # validation/test by retrieval (embed a database, then the queries)
 LOOPS = Registry(
     'loop', parent=MMENGINE_LOOPS, locations=['mmstablekd.engine.runner'])
+# a Runner that adapts the config to the machine (gloo on CPU, DDP wrapper)
+RUNNERS = Registry(
+    'runner', parent=MMENGINE_RUNNERS, locations=['mmstablekd.engine.runner'])
 # mixed precision without CUDA
 OPTIM_WRAPPERS = Registry(
     'optim_wrapper',

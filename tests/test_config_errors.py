@@ -178,3 +178,171 @@ def test_a_mistake_in_a_rerun_leaves_earlier_checkpoints_and_logs_intact(
                 p: h for p, h in before.items() if p != latest_config}
     # nothing but new log folders
     assert all(p in before or '/20' in p for p in after)
+
+
+# -------------------------------------------------- types of config values
+KD = "model = dict(output_losses=dict(kd=dict({})))"
+
+
+@pytest.mark.parametrize('extra, message', [
+    # a string where a list belongs would be split into characters
+    ("model = dict(boundaries=dict(student='backbone.layer1', "
+     "teacher='backbone.layer1'))",
+     "boundaries['student'] must be a list of module paths, got the string "
+     "'backbone.layer1'. Write ['backbone.layer1'] for a single one"),
+    ("model = dict(boundaries=dict(teacher=['backbone.layer1', 2, "
+     "'backbone.layer3']))",
+     "boundaries['teacher'][1] must be a module path (a non-empty string), "
+     'got 2 (int)'),
+    ("model = dict(feat_loss=dict(type='FeatureMSELoss', loss_weight='1'))",
+     "feat_loss['loss_weight'] must be a number >= 0, got the string '1'"),
+    ("model = dict(feat_loss='FeatureMSELoss')",
+     'feat_loss must be a dict, e.g. '),
+    (KD.format("loss=dict(temperature='4')"),
+     "output_losses['kd']['loss']['temperature'] must be a number > 0, got "
+     "the string '4'"),
+    (KD.format('loss=dict(temperature=0)'),
+     "output_losses['kd']['loss']['temperature'] must be a number > 0, got "
+     '0 (int)'),
+    (KD.format('loss=dict(loss_weight=True)'),
+     "output_losses['kd']['loss']['loss_weight'] must be a number >= 0, got "
+     'True (bool)'),
+    (KD.format("student=['head']"),
+     "output_losses['kd']['student'] must be a module path (a non-empty "
+     "string), got ['head'] (list)"),
+    ("model = dict(output_losses=[dict(student='head', teacher='head', "
+     "loss=dict(type='KDLoss'))])",
+     'output_losses must be a dict or None, e.g. dict(kd=dict('),
+    ("model = dict(output_losses={'kd.v2': dict(student='head', "
+     "teacher='head', loss=dict(type='KDLoss'))})",
+     "an output_losses name must be letters, digits and _ (it is logged as "
+     "loss_<name>), got the string 'kd.v2'"),
+    ("model = dict(task_loss_weight='0.1')",
+     "task_loss_weight must be a number >= 0, got the string '0.1'"),
+    ("model = dict(task_loss_weight=float('nan'))",
+     'task_loss_weight must be a number >= 0, got nan (float)'),
+    ("model = dict(keep_internal_losses='yes')",
+     "keep_internal_losses must be True or False, got the string 'yes'"),
+    ("model = dict(task_loss_names=dict(loss=1))",
+     "task_loss_names['loss'] must be a loss key (a non-empty string), got "
+     '1 (int)'),
+    ("model = dict(task_loss_names=dict(loss='ce'))",
+     "task_loss_names['loss'] must be a name containing 'loss', got the "
+     "string 'ce'. MMEngine sums only the keys that contain \"loss\""),
+    ("model = dict(task_loss_names=['loss_ce'])",
+     "task_loss_names must be a dict, e.g. dict(loss='loss_ce'), got "
+     "['loss_ce'] (list)"),
+    ('model = dict(probe_input_shape=(3, 32))',
+     'probe_input_shape must be (C, H, W): 3 positive ints, e.g. [3, 32, '
+     '32], got (3, 32) (tuple)'),
+    ('model = dict(probe_input_shape=(3, 32, -32))',
+     'probe_input_shape[2] must be a positive int, got -32 (int)'),
+    ('model = dict(probe_input_shape=(3, 32.0, 32))',
+     'probe_input_shape[1] must be a positive int, got 32.0 (float)'),
+    ("model = dict(loss_aggregator='AdaptiveLossAggregator')",
+     'loss_aggregator must be a dict or None'),
+    ('model = dict(teacher_ckpt=3)',
+     'teacher_ckpt must be a path or URL, or None (a non-empty string), got '
+     '3 (int)'),
+])
+def test_config_value_of_the_wrong_type_fails_at_build(cls_config, extra,
+                                                       message):
+    with pytest.raises(ValueError) as err:
+        build_model(cls_config(extra=extra))
+    assert message in str(err.value)
+
+
+HOOK = '''
+custom_hooks = [dict(type='mmstablekd.RecompositionHook', {})]
+'''
+
+
+@pytest.mark.parametrize('arguments, message', [
+    ("stages=[dict(begin=0), dict(begin='0.2')]",
+     "RecompositionHook stages[1]['begin'] must be an epoch or iteration (an "
+     'int >= 0) or a share of training (a float in (0, 1)), got the string '
+     "'0.2'"),
+    ('stages=[dict(begin=False)]',
+     "RecompositionHook stages[0]['begin'] must be an epoch or iteration "),
+    ("stages=[dict(begin=0, groups='0123')]",
+     "RecompositionHook stages[0]['groups'] must be a list of lists of block "
+     "indices, got the string '0123'"),
+    ("stages=[dict(begin=0, groups=[[0, 1], '23'])]",
+     "RecompositionHook stages[0]['groups'][1] must be a list of block "
+     "indices (ints), got the string '23'"),
+    ('stages=[dict(begin=0, groups=[[0, 1.0], [2, 3]])]',
+     "RecompositionHook stages[0]['groups'][0] must be a list of block "
+     'indices (ints), got [0, 1.0] (list)'),
+    ("stages=[dict(begin=0, losses='feat_b0')]",
+     "RecompositionHook stages[0]['losses'] must be a list of loss names, "
+     "got the string 'feat_b0'. Write ['feat_b0'] for a single one"),
+    ("stages=[dict(begin=0, losses=['task', None])]",
+     "RecompositionHook stages[0]['losses'][1] must be a loss name"),
+    ("stages=[dict(begin=0)], by_epoch='False'",
+     "RecompositionHook by_epoch must be True or False, got the string "
+     "'False'"),
+    ('stages=dict(begin=0)',
+     'RecompositionHook stages must be a non-empty list of dict(begin=...'),
+])
+def test_recomposition_hook_value_of_the_wrong_type_fails_at_build(
+        cls_config, arguments, message):
+    from mmengine.runner import Runner
+    cfg = cls_config(extra=HOOK.format(arguments))
+    with pytest.raises(ValueError) as err:
+        Runner.from_cfg(cfg)
+    assert message in str(err.value)
+
+
+# ------------------------------------------------------- loss key collisions
+@pytest.mark.parametrize('extra, message', [
+    # the classifier's own CE is logged as loss_ce (task_loss_names)
+    ("model = dict(output_losses=dict(ce=dict(student='head', "
+     "teacher='head', loss=dict(type='KDLoss'))))",
+     "'loss_ce' by the student's own 'loss' (renamed by task_loss_names) "
+     "and output_losses['ce']"),
+    ("model = dict(task_loss_names=dict(loss='loss_kd'))",
+     "'loss_kd' by the student's own 'loss' (renamed by task_loss_names) "
+     "and output_losses['kd']"),
+    ("model = dict(task_loss_names=dict(loss='loss_feat_b1'))",
+     "'loss_feat_b1' by the student's own 'loss' (renamed by "
+     'task_loss_names) and the feature losses'),
+])
+def test_losses_logged_under_one_key_fail_at_build(cls_config, extra,
+                                                   message):
+    with pytest.raises(ValueError) as err:
+        build_model(cls_config(extra=extra))
+    assert message in str(err.value)
+    assert 'Rename the output loss' in str(err.value)
+
+
+def test_finding_the_students_loss_keys_changes_no_state(cls_config):
+    from mmstablekd.models.algorithms.loss_keys import student_loss_keys
+    student = build_model(cls_config()).student.train()
+    bn = student.backbone.bn1
+    stats = bn.running_mean.clone(), int(bn.num_batches_tracked)
+    rng = torch.random.get_rng_state()
+    assert student_loss_keys(student, (3, 32, 32)) == ['loss']
+    assert torch.equal(torch.random.get_rng_state(), rng)
+    assert torch.equal(bn.running_mean, stats[0])
+    assert int(bn.num_batches_tracked) == stats[1]
+    assert student.training and bn.training
+
+
+def test_a_student_without_a_loss_on_the_dummy_batch_still_builds(
+        cls_config, monkeypatch):
+    """E.g. a head needing annotations the dummy batch lacks: a warning,
+    and the distillation losses' own keys are still checked."""
+    from mmengine.logging import MMLogger
+
+    from mmstablekd.models.algorithms import loss_keys
+
+    def no_loss(student, shape):
+        raise KeyError('gt_masks')
+
+    monkeypatch.setattr(loss_keys, 'student_loss_keys', no_loss)
+    warnings = []
+    monkeypatch.setattr(MMLogger.get_current_instance(), 'warning',
+                        warnings.append)
+    assert build_model(cls_config()).num_blocks == 4
+    assert any("the student computes no loss on a dummy batch (KeyError: "
+               "'gt_masks')" in w for w in warnings)

@@ -136,11 +136,24 @@ THREE = STAGES[:3]
     ("model = dict(teacher=dict(data_preprocessor=dict(mean=[103.53, 116.28,"
      " 123.675], std=[1.0, 1.0, 1.0], bgr_to_rgb=False)))",
      'Student and teacher normalise images differently'),
+    # RetinaNet's own classification loss is logged as loss_cls
+    ("model = dict(output_losses=dict(cls=dict(student='bbox_head', "
+     "teacher='bbox_head', loss=dict(type='FeatureMSELoss'))))",
+     "'loss_cls' by the student's own 'loss_cls' and output_losses['cls']"),
 ])
 def test_bad_detection_config_fails_at_build(tmp_path, extra, message):
     with pytest.raises(ValueError) as err:
         _build_with(tmp_path, extra)
     assert message in str(err.value)
+
+
+def test_fpn_outputs_of_different_lengths_are_an_error_not_truncated(
+        tmp_path):
+    model = _build_with(
+        tmp_path, 'model = dict(teacher=dict(neck=dict(num_outs=4)))')
+    with pytest.raises(ValueError, match=r"output_losses\['neck'\] compares "
+                       '5 student tensors with 4 teacher tensors'):
+        model.train().loss(*_batch())
 
 
 FASTER_RCNN = f'''
@@ -172,3 +185,14 @@ def test_two_stage_detector_with_alignments_keeps_groups_isolated(tmp_path):
     assert 'rpn_head.rpn_conv' in _reached(model, losses['loss_rpn_cls'])
     assert 'roi_head.bbox_head' in _reached(model, losses['loss_cls'])
     assert _reached(model, losses['loss_feat_b3']) == {'backbone.layer4'}
+
+
+def test_student_loss_keys_of_one_and_two_stage_detectors(tmp_path,
+                                                          detector):
+    from mmstablekd.models.algorithms.loss_keys import student_loss_keys
+    faster_rcnn = build_model(Config.fromfile(
+        write_config(tmp_path, FASTER_RCNN))).student
+    assert sorted(student_loss_keys(faster_rcnn, (3, 64, 64))) == [
+        'acc', 'loss_bbox', 'loss_cls', 'loss_rpn_bbox', 'loss_rpn_cls']
+    assert student_loss_keys(detector.student, (3, 64, 64)) == [
+        'loss_cls', 'loss_bbox']

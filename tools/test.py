@@ -10,7 +10,7 @@ from mmengine.config import Config, DictAction
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
-from mmstablekd.utils import setup_launcher
+from mmstablekd.utils import setup_launcher, teardown_launcher
 
 
 def parse_args():
@@ -54,6 +54,7 @@ def main():
     runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg \
         else RUNNERS.build(cfg)
     runner.test()
+    teardown_launcher()
 
 
 if __name__ == '__main__':

@@ -11,7 +11,7 @@ from mmengine.config import Config, DictAction
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
-from mmstablekd.utils import setup_launcher
+from mmstablekd.utils import setup_launcher, teardown_launcher
 
 
 def parse_args():
@@ -73,6 +73,7 @@ def main():
     runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg \
         else RUNNERS.build(cfg)
     runner.train()
+    teardown_launcher()
 
 
 if __name__ == '__main__':

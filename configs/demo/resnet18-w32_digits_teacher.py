@@ -11,3 +11,7 @@ model = dict(
 default_hooks = dict(
     logger=dict(interval=10), checkpoint=dict(max_keep_ckpts=1))
 randomness = dict(seed=0)
+# set up as tools/train.py sets it up, also under MMPretrain's/MMDetection's
+# own train/test scripts and dist_train.sh: gloo on CPU-only machines,
+# DistillDataParallel for distillation models
+runner_type = 'mmstablekd.PortableRunner'

@@ -31,3 +31,7 @@ param_scheduler = [
 default_hooks = dict(logger=dict(interval=10),
                      checkpoint=dict(interval=4, max_keep_ckpts=1))
 randomness = dict(seed=0)
+# set up as tools/train.py sets it up, also under MMPretrain's/MMDetection's
+# own train/test scripts and dist_train.sh: gloo on CPU-only machines,
+# DistillDataParallel for distillation models
+runner_type = 'mmstablekd.PortableRunner'

@@ -30,3 +30,7 @@ model = dict(
 # next to every checkpoint, a student-only one that init_detector loads with
 # the student's own config (mmdet::retinanet/retinanet_r50_fpn_1x_coco.py)
 default_hooks = dict(student_export=dict(type='mmstablekd.StudentExportHook'))
+# set up as tools/train.py sets it up, also under MMPretrain's/MMDetection's
+# own train/test scripts and dist_train.sh: gloo on CPU-only machines,
+# DistillDataParallel for distillation models
+runner_type = 'mmstablekd.PortableRunner'

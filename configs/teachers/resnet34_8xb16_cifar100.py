@@ -3,3 +3,7 @@
 #   python tools/train.py configs/teachers/resnet34_8xb16_cifar100.py
 _base_ = ['mmpretrain::resnet/resnet50_8xb16_cifar100.py']
 model = dict(backbone=dict(depth=34), head=dict(in_channels=512))
+# set up as tools/train.py sets it up, also under MMPretrain's/MMDetection's
+# own train/test scripts and dist_train.sh: gloo on CPU-only machines,
+# DistillDataParallel for distillation models
+runner_type = 'mmstablekd.PortableRunner'

@@ -1,8 +1,8 @@
-from .launch import setup_launcher
+from .launch import setup_launcher, teardown_launcher
 from .safe_checkpoint import CheckpointLoadError, load_from_local
 from .student_export import export_student, student_checkpoint
 
 __all__ = [
     'CheckpointLoadError', 'export_student', 'load_from_local',
-    'setup_launcher', 'student_checkpoint'
+    'setup_launcher', 'student_checkpoint', 'teardown_launcher'
 ]

@@ -40,3 +40,20 @@ def setup_launcher(cfg: Config) -> None:
         optim_wrapper.type = 'mmstablekd.AutocastOptimWrapper'
         optim_wrapper.pop('loss_scale', None)
         optim_wrapper.dtype = 'bfloat16'
+
+
+def teardown_launcher() -> None:
+    """Destroy the process group, if any, after a run that succeeded.
+
+    Without it the group outlives ``main()`` and is torn down during
+    interpreter finalisation, when gloo's worker threads may still hold
+    work objects with Python references: the process can then abort at
+    exit ("terminate called without an active exception", SIGABRT) after a
+    correct run. The barrier makes every rank finish its last collective
+    before any rank closes its connections. Not for a run that failed: the
+    other ranks may be inside a collective, and the barrier would wait for
+    them until the timeout.
+    """
+    if dist.is_available() and dist.is_initialized():
+        dist.barrier()
+        dist.destroy_process_group()

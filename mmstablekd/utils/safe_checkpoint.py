@@ -49,8 +49,20 @@ torch.serialization.add_safe_globals(MMENGINE_CHECKPOINT_TYPES)
 @CheckpointLoader.register_scheme(prefixes='', force=True)
 def load_from_local(filename: str, map_location=None):
     """MMEngine's loader for local paths, with ``weights_only=True`` and
-    errors that say what is wrong with the file."""
+    errors that name the file and say what is wrong with it.
+
+    Raises:
+        FileNotFoundError: nothing exists at ``filename``.
+        CheckpointLoadError: a directory, a file that is not a readable
+            PyTorch checkpoint, or one that holds objects other than
+            tensors and MMEngine checkpoint state.
+    """
     filename = osp.expanduser(filename)
+    if osp.isdir(filename):
+        raise CheckpointLoadError(
+            f'Checkpoint {filename} is a directory, not a file: point to a '
+            f'checkpoint file in it (e.g. {osp.join(filename, "epoch_1.pth")}'
+            f').')
     if not osp.isfile(filename):
         raise FileNotFoundError(f'Checkpoint {filename} does not exist.')
     try:
@@ -69,14 +81,55 @@ def load_from_local(filename: str, map_location=None):
             f'objects could run code when loaded, so they are never '
             f'unpickled. If you created this file and trust it, re-save only '
             f"its weights: torch.save({{'state_dict': "
-            f"ckpt['state_dict']}}, path).") from None
-    except (RuntimeError, EOFError, OSError) as err:
+            f"ckpt['state_dict']}}, path); otherwise copy or download the "
+            f'checkpoint again.') from None
+    except Exception as err:
+        # A file that is not a checkpoint reaches the unpickler's internals
+        # with arbitrary bytes, which fail in arbitrary ways (IndexError,
+        # KeyError, UnicodeDecodeError, RuntimeError, ...).
         raise _unreadable(filename, err) from None
 
 
 def _unreadable(filename: str, err: Exception) -> CheckpointLoadError:
     reason = ' '.join(str(err).split())[-300:]
     return CheckpointLoadError(
-        f'Could not read checkpoint {filename}: it is truncated or not a '
-        f'PyTorch checkpoint ({type(err).__name__}: ...{reason}). Copy or '
-        f'download it again.')
+        f'Could not read checkpoint {filename}: {_looks_like(filename)} '
+        f'({type(err).__name__}: ...{reason}). Copy or download it again.')
+
+
+def _looks_like(filename: str) -> str:
+    """What an unreadable file seems to be, from its first bytes."""
+    with open(filename, 'rb') as f:
+        head = f.read(512)
+    if not head:
+        return 'it is empty (0 bytes)'
+    if b'<html' in head.lower() or head.lstrip().startswith(b'<'):
+        return ('it is an HTML page, not a checkpoint (e.g. the error page '
+                'of a failed download)')
+    return 'it is truncated or not a PyTorch checkpoint'
+
+
+def checkpoint_weights(checkpoint, filename: str) -> dict:
+    """The ``state_dict`` of a loaded checkpoint (or the checkpoint itself
+    when it is a bare state dict).
+
+    Raises:
+        CheckpointLoadError: it is not a dict of tensors.
+    """
+    state = checkpoint.get('state_dict', checkpoint) if isinstance(
+        checkpoint, dict) else checkpoint
+    others = {} if not isinstance(state, dict) else {
+        k: type(v).__name__
+        for k, v in state.items() if not isinstance(v, torch.Tensor)
+    }
+    if not isinstance(state, dict) or others or not state:
+        got = (f'{len(others)} entries that are not tensors '
+               f'({dict(list(others.items())[:5])})' if others else
+               'no weights' if isinstance(state, dict) else
+               f'a {type(state).__name__}')
+        raise CheckpointLoadError(
+            f'{filename} is not a model checkpoint: its state_dict should '
+            f'map parameter names to tensors, but it holds {got}. Point to '
+            f'a checkpoint written by MMEngine (tools/train.py) or '
+            f'torch.save(model.state_dict()).')
+    return state

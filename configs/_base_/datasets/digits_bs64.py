@@ -18,6 +18,9 @@ test_pipeline = [dict(type='PackInputs')]
 train_dataloader = dict(
     batch_size=64,
     num_workers=0,  # the whole set is in memory; workers only add start-up
+    # explicit: MMPretrain's tools/train.py defaults it to True, which
+    # PyTorch refuses without workers
+    persistent_workers=False,
     dataset=dict(
         type='mmstablekd.DigitsDataset',
         split='train',
@@ -27,6 +30,7 @@ train_dataloader = dict(
 val_dataloader = dict(
     batch_size=120,
     num_workers=0,
+    persistent_workers=False,
     dataset=dict(
         type='mmstablekd.DigitsDataset', split='test', pipeline=test_pipeline),
     sampler=dict(type='DefaultSampler', shuffle=False),

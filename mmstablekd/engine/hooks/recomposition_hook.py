@@ -5,6 +5,9 @@ from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 
 from mmstablekd.registry import HOOKS
+from mmstablekd.utils.config_checks import (LIST_TYPES, check_bool,
+                                            check_list, fail, is_int,
+                                            is_nonempty_str)
 
 
 @HOOKS.register_module()
@@ -62,6 +65,7 @@ class RecompositionHook(Hook):
                 f'RecompositionHook stages must be a non-empty list of '
                 f'dict(begin=..., groups=[[...], ...], losses=[...]) '
                 f'(groups and losses optional), got {stages!r}.')
+        _check_stage_types(stages, by_epoch)
         begins = [s['begin'] for s in stages]
         whole = all(isinstance(b, int) and b >= 0 for b in begins)
         shares = all(isinstance(b, float) and 0 < b < 1 for b in begins[1:])
@@ -168,3 +172,28 @@ class RecompositionHook(Hook):
                 f'RecompositionHook needs a model with set_groups() (e.g. '
                 f"type='mmstablekd.StableKD'), got {type(model).__name__}.")
         return model
+
+
+def _check_stage_types(stages: List[dict], by_epoch) -> None:
+    """The type of each stage entry (the values are checked against the
+    model and the training length in ``before_train``)."""
+    check_bool('RecompositionHook by_epoch', by_epoch)
+    for index, stage in enumerate(stages):
+        key = f'RecompositionHook stages[{index}]'
+        begin = stage['begin']
+        if not (is_int(begin) and begin >= 0) and not (
+                isinstance(begin, float) and 0 < begin < 1):
+            fail(f"{key}['begin']", 'an epoch or iteration (an int >= 0) '
+                 'or a share of training (a float in (0, 1))', begin)
+        if 'groups' in stage:
+            check_list(f"{key}['groups']", stage['groups'],
+                       'a list of lists of block indices',
+                       lambda g: isinstance(g, LIST_TYPES) and all(
+                           is_int(b) for b in g),
+                       'a list of block indices (ints)',
+                       example=[[0], [1], [2], [3]])
+        if 'losses' in stage:
+            check_list(f"{key}['losses']", stage['losses'],
+                       'a list of loss names', is_nonempty_str,
+                       "a loss name (a string, e.g. 'feat_b0')",
+                       example=['feat_b0', 'kd'])

@@ -15,9 +15,11 @@ from ..blocks import (OutputRecorder, TeacherFeeding, check_groups,
                       end_to_end, probe_blocks)
 from ..blocks.detection import check_detector_pair
 from ..blocks.module_paths import get_module
-from ..blocks.nested import iter_tensors
+from ..blocks.nested import iter_tensors, zip_tensors
 from ..builder import build_component
 from ..model_config import resolve_model_cfg
+from .config_checks import check_arguments
+from .loss_keys import check_loss_keys
 from .teacher_checkpoint import load_teacher_weights
 
 
@@ -103,6 +105,7 @@ class StableKD(BaseModel):
                  probe_input_shape: Sequence[int] = (3, 32, 32),
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None) -> None:
+        check_arguments(locals())
         with DefaultScope.overwrite_default_scope(_task_scope()):
             student_model = MODELS.build(resolve_model_cfg(student))
             teacher_model = MODELS.build(resolve_model_cfg(teacher))
@@ -162,6 +165,7 @@ class StableKD(BaseModel):
         self.task_loss_weight = task_loss_weight
         self.task_loss_names = dict(task_loss_names)
         self.keep_internal_losses = keep_internal_losses
+        check_loss_keys(self)
         self.loss_aggregator = None if loss_aggregator is None else \
             build_component(loss_aggregator, paths=self.loss_names[1:])
 
@@ -313,9 +317,9 @@ class StableKD(BaseModel):
             if self._is_active(name):
                 distill[f'loss_{name}'] = sum(
                     self.output_losses[name](self._student_side(name, s), t)
-                    for s, t in zip(
-                        iter_tensors(student_out[s_path]),
-                        iter_tensors(teacher_out[t_path])))
+                    for s, t in zip_tensors(f'output_losses[{name!r}]',
+                                            student_out[s_path],
+                                            teacher_out[t_path]))
         if self.loss_aggregator is not None:
             distill = self.loss_aggregator(distill)
         losses.update(distill)

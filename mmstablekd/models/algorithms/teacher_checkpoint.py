@@ -6,6 +6,8 @@ from mmengine.logging import MMLogger
 from mmengine.runner import CheckpointLoader
 from torch import nn
 
+from mmstablekd.utils.safe_checkpoint import checkpoint_weights
+
 SHOWN = 8  # how many mismatching keys an error message lists
 
 
@@ -14,16 +16,18 @@ def load_teacher_weights(teacher: nn.Module, filename: str) -> None:
 
     Raises:
         FileNotFoundError: the file does not exist.
+        CheckpointLoadError: the file is not a readable checkpoint, or
+            holds more than tensors and MMEngine checkpoint state.
         ValueError: the checkpoint's keys or shapes do not match the teacher
             (the message lists missing, unexpected and mismatched keys).
     """
-    if '://' not in filename and not osp.isfile(osp.expanduser(filename)):
+    if '://' not in filename and not osp.exists(osp.expanduser(filename)):
         raise FileNotFoundError(
             f'teacher_ckpt {filename!r} does not exist. Point teacher_ckpt at '
             f'the teacher\'s weights (a path or URL), e.g. a checkpoint from '
             f'training the teacher config with tools/train.py.')
     checkpoint = CheckpointLoader.load_checkpoint(filename, map_location='cpu')
-    state = checkpoint.get('state_dict', checkpoint)
+    state = checkpoint_weights(checkpoint, filename)
     state = {re.sub(r'^module\.', '', k): v for k, v in state.items()}
     expected = teacher.state_dict()
     missing = [k for k in expected if k not in state]

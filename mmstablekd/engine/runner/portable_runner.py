@@ -1,0 +1,52 @@
+"""A Runner that adapts a config to the machine it is launched on."""
+import atexit
+
+import torch.distributed as dist
+from mmengine.runner import Runner
+
+from mmstablekd.registry import RUNNERS
+from mmstablekd.utils.launch import setup_launcher, teardown_launcher
+
+
+@RUNNERS.register_module()
+class PortableRunner(Runner):
+    """MMEngine's Runner, set up by :func:`~mmstablekd.utils.setup_launcher`
+    and torn down by :func:`~mmstablekd.utils.teardown_launcher`.
+
+    Named by ``runner_type = 'mmstablekd.PortableRunner'`` in a config, so
+    that MMPretrain's and MMDetection's own ``tools/train.py``,
+    ``tools/test.py`` and ``dist_train.sh`` (which call
+    ``RUNNERS.build(cfg)`` when a config names a ``runner_type``) run it as
+    this project's tools do: distributed on the CPU with gloo (MMEngine's
+    ``pytorch`` launcher would call ``torch.cuda.set_device``),
+    ``DistillDataParallel`` for distillation models, ``--amp`` in bfloat16
+    without CUDA. Those scripts end without destroying the process group,
+    so after a run that succeeded it is destroyed at interpreter exit (not
+    right away: the script may run another loop).
+    """
+
+    @classmethod
+    def from_cfg(cls, cfg) -> 'PortableRunner':
+        setup_launcher(cfg)
+        return super().from_cfg(cfg)
+
+    def train(self):
+        model = super().train()
+        _teardown_at_exit()
+        return model
+
+    def val(self) -> dict:
+        metrics = super().val()
+        _teardown_at_exit()
+        return metrics
+
+    def test(self) -> dict:
+        metrics = super().test()
+        _teardown_at_exit()
+        return metrics
+
+
+def _teardown_at_exit() -> None:
+    if dist.is_available() and dist.is_initialized():
+        atexit.unregister(teardown_launcher)  # once, however many runs
+        atexit.register(teardown_launcher)
