@@ -3,7 +3,8 @@
 #
 # Installs torch/torchvision (requirements/torch.txt), mmcv 2.1.0 *with compiled ops* (built once
 # from PyPI's source archive and cached outside the repo), requirements/runtime.txt,
-# requirements/tests.txt and this package in develop mode.
+# requirements/tests.txt, requirements/mim.txt (without its dependencies) and this package in
+# develop mode.
 #
 # Environment knobs:
 #   MMSTABLEKD_VENV   where the environment lives            (default: <repo>/.venv)
@@ -71,6 +72,7 @@ fi
 
 say "installing requirements/runtime.txt, requirements/tests.txt and mmstablekd (develop mode)"
 quiet "${PIP[@]}" install -q -r "$ROOT/requirements/runtime.txt" -r "$ROOT/requirements/tests.txt"
+quiet "${PIP[@]}" install -q --no-deps -r "$ROOT/requirements/mim.txt"
 quiet "${PIP[@]}" install -q --no-build-isolation --no-deps -e "$ROOT"
 
 "$VENV/bin/python" -c "import mmcv.ops, mmdet, mmpretrain, mmstablekd" \
