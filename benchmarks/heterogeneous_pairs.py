@@ -238,16 +238,19 @@ def main():
 Command (from the repository root, environment active):
 
 ```bash
-{' '.join(['OMP_NUM_THREADS=1', 'python'] + sys.argv)}
+{' '.join(['OMP_NUM_THREADS=1', 'python'] +
+          [a for a in sys.argv if a != '--report-only'])}
 ```
 
-Python {platform.python_version()}, {os.cpu_count()} CPU cores (shared),
-{args.jobs} runs in parallel with one torch thread each; {minutes:.0f}
-minutes in all (finished runs in the work dir are reused).
+Python {platform.python_version()}, {os.cpu_count()} CPU cores (shared
+with other jobs: wall times are not a cost comparison), {args.jobs} runs
+in parallel with one torch thread each{
+    '' if args.report_only else f'; {minutes:.0f} minutes in all'}
+(finished runs in the work dir are reused).
 {f"{missing} planned runs had not run when this report was written: "
  "their cells hold fewer seeds (the count is shown)." if missing else ""}
 
-**Set-up.** {__doc__.split(chr(10) + chr(10))[1]}
+**Set-up.** {__doc__.split(chr(10) + chr(10))[2]}
 
 Teachers (test top-1 after {TEACHER_EPOCHS} epochs):
 
