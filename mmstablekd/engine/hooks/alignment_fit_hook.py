@@ -3,10 +3,10 @@ from itertools import islice
 import torch
 from mmengine.dist import broadcast, get_dist_info
 from mmengine.hooks import Hook
-from mmengine.model import is_model_wrapper
 
 from mmstablekd.registry import HOOKS
 from mmstablekd.utils.random_state import random_state_kept
+from .distiller import distiller_of
 
 
 @HOOKS.register_module()
@@ -38,12 +38,7 @@ class AlignmentFitHook(Hook):
         self.rows_per_batch = rows_per_batch
 
     def before_train(self, runner) -> None:
-        model = runner.model.module if is_model_wrapper(
-            runner.model) else runner.model
-        if not hasattr(model, 'fit_alignments'):
-            raise TypeError(
-                f'AlignmentFitHook needs a model with fit_alignments() (e.g. '
-                f"type='mmstablekd.StableKD'), got {type(model).__name__}.")
+        model = distiller_of(runner, 'AlignmentFitHook', 'fit_alignments')
         if not model.alignments.unfitted():
             return
         with random_state_kept():

@@ -2,9 +2,9 @@ from bisect import bisect_right
 from typing import List, Optional
 
 from mmengine.hooks import Hook
-from mmengine.model import is_model_wrapper
 
 from mmstablekd.registry import HOOKS
+from .distiller import distiller_of
 from mmstablekd.utils.config_checks import (LIST_TYPES, check_bool,
                                             check_list, fail, is_int,
                                             is_nonempty_str)
@@ -165,13 +165,7 @@ class RecompositionHook(Hook):
 
     @staticmethod
     def _model(runner):
-        model = runner.model.module if is_model_wrapper(
-            runner.model) else runner.model
-        if not hasattr(model, 'set_groups'):
-            raise TypeError(
-                f'RecompositionHook needs a model with set_groups() (e.g. '
-                f"type='mmstablekd.StableKD'), got {type(model).__name__}.")
-        return model
+        return distiller_of(runner, 'RecompositionHook', 'set_groups')
 
 
 def _check_stage_types(stages: List[dict], by_epoch) -> None:
