@@ -59,7 +59,6 @@ class PCAProjection(BaseModule):
         self.register_buffer('bias', torch.zeros(out_channels))
         self.register_buffer('nonnegative', torch.tensor(False))
         self.register_buffer('fitted', torch.tensor(False))
-        self.kept_variance = None  # share of the teacher's variance kept
 
     @torch.no_grad()
     def fit(self, teacher: torch.Tensor, student: torch.Tensor) -> Dict:
@@ -94,9 +93,8 @@ class PCAProjection(BaseModule):
         self.bias.copy_(bias)
         self.nonnegative.fill_(nonnegative)
         self.fitted.fill_(True)
-        self.kept_variance = float(variances[:self.out_channels].sum() /
-                                   variances.sum().clamp(min=1e-12))
-        return dict(kept_variance=self.kept_variance)
+        return dict(kept_variance=float(variances[:self.out_channels].sum() /
+                                        variances.sum().clamp(min=1e-12)))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         weight, bias = self.weight.to(x.dtype), self.bias.to(x.dtype)
