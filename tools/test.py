@@ -10,6 +10,7 @@ from mmengine.config import Config, DictAction
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
+from mmstablekd.models.blocks.input_shape import fill_probe_input_shape
 from mmstablekd.utils import setup_launcher, teardown_launcher
 
 
@@ -51,6 +52,7 @@ def main():
     if args.amp:
         cfg.test_cfg = dict(cfg.get('test_cfg') or {}, fp16=True)
     setup_launcher(cfg)
+    fill_probe_input_shape(cfg)
     runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg \
         else RUNNERS.build(cfg)
     runner.test()

@@ -11,6 +11,7 @@ from mmengine.config import Config, DictAction
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
+from mmstablekd.models.blocks.input_shape import fill_probe_input_shape
 from mmstablekd.utils import setup_launcher, teardown_launcher
 
 
@@ -70,6 +71,7 @@ def main():
     args = parse_args()
     cfg = merge_args(Config.fromfile(args.config), args)
     setup_launcher(cfg)
+    fill_probe_input_shape(cfg)
     runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg \
         else RUNNERS.build(cfg)
     runner.train()

@@ -4,8 +4,10 @@
 
 Builds student and teacher (the teacher checkpoint is not loaded unless
 --load-teacher is given), traces one dummy forward, and prints for every
-boundary the module paths, output shapes and alignment, the modules that
-start each block, and the student's parameters per block. A config with a
+boundary the module paths, output layouts (map C x H x W, or tokens
+extra + patches x C) and alignment, the modules that start each block, the
+student's parameters per block, and the config lines that pin the boundaries
+(what ``boundaries='auto'`` chose). A config with a
 problem (unknown path, out-of-order or unreached boundary, shape mismatch,
 ...) prints the problem and exits with status 1.
 """
@@ -18,9 +20,11 @@ from mmengine.registry import MODELS, DefaultScope
 
 import mmstablekd  # noqa: F401
 from mmstablekd.models.blocks import parameter_blocks
+from mmstablekd.models.blocks.input_shape import fill_probe_input_shape
 
 
 def build(cfg: Config, load_teacher: bool):
+    fill_probe_input_shape(cfg)
     model_cfg = dict(cfg.model)
     if not load_teacher:
         model_cfg['teacher_ckpt'] = None
@@ -39,17 +43,40 @@ def block_params(model) -> Counter:
     return counts
 
 
+def alignment_of(model, j: int) -> str:
+    """What turns the teacher's boundary-``j`` feature into the student's:
+    a layout change, a resize, a width alignment, or nothing."""
+    teacher, student = model.alignments.layouts[j]
+    steps = []
+    if teacher.kind != student.kind:
+        steps.append(f'{teacher.kind} -> {student.kind}')
+    if teacher.stride != student.stride:
+        steps.append(f'{model.alignments.resize} resize')
+    if j in model.alignments:
+        steps.append(type(model.alignments.by_boundary[str(j)]).__name__)
+    return ', '.join(steps) or 'none'
+
+
+def pinning_lines(model) -> str:
+    """The config lines that give these boundaries explicitly (what
+    ``boundaries='auto'`` chose, to pin it)."""
+    def paths(plan):
+        return ',\n'.join(f'            {p!r}' for p in plan.boundaries)
+
+    return (f'model = dict(\n    boundaries=dict(\n        student=[\n'
+            f'{paths(model.student_plan)}],\n        teacher=[\n'
+            f'{paths(model.teacher_plan)}]))')
+
+
 def report(model) -> str:
     s_plan, t_plan = model.student_plan, model.teacher_plan
     lines = ['| boundary | student module | student output | teacher module '
              '| teacher output | alignment |', '|---|---|---|---|---|---|']
     for j in range(model.num_blocks - 1):
-        alignment = model.alignments.by_boundary[str(j)] \
-            if j in model.alignments else None
         lines.append(
-            f'| {j} | {s_plan.boundaries[j]} | {tuple(s_plan.shapes[j][1:])} '
-            f'| {t_plan.boundaries[j]} | {tuple(t_plan.shapes[j][1:])} | '
-            f'{type(alignment).__name__ if alignment else "none"} |')
+            f'| {j} | {s_plan.boundaries[j]} | {s_plan.describe(j)} '
+            f'| {t_plan.boundaries[j]} | {t_plan.describe(j)} | '
+            f'{alignment_of(model, j)} |')
     params = block_params(model)
     starts = {}
     for name, consumer in s_plan.consumers.items():
@@ -62,6 +89,8 @@ def report(model) -> str:
     shape = (1, *model.probe_input_shape)
     lines.append(f'\nprobe input: {shape}; groups without a schedule: '
                  f'{[list(g) for g in model.groups]}')
+    lines.append(f'\nTo pin these boundaries in the config:\n\n'
+                 f'{pinning_lines(model)}')
     return '\n'.join(lines)
 
 

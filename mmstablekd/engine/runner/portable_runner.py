@@ -4,6 +4,7 @@ import atexit
 import torch.distributed as dist
 from mmengine.runner import Runner
 
+from mmstablekd.models.blocks.input_shape import fill_probe_input_shape
 from mmstablekd.registry import RUNNERS
 from mmstablekd.utils.launch import setup_launcher, teardown_launcher
 
@@ -20,7 +21,9 @@ class PortableRunner(Runner):
     this project's tools do: distributed on the CPU with gloo (MMEngine's
     ``pytorch`` launcher would call ``torch.cuda.set_device``),
     ``DistillDataParallel`` for distillation models, ``--amp`` in bfloat16
-    without CUDA. Those scripts end without destroying the process group,
+    without CUDA; a StableKD model without ``probe_input_shape`` is probed
+    at the training pipeline's image size. Those scripts end without
+    destroying the process group,
     so after a run that succeeded it is destroyed at interpreter exit (not
     right away: the script may run another loop).
     """
@@ -28,6 +31,7 @@ class PortableRunner(Runner):
     @classmethod
     def from_cfg(cls, cfg) -> 'PortableRunner':
         setup_launcher(cfg)
+        fill_probe_input_shape(cfg)
         return super().from_cfg(cfg)
 
     def train(self):

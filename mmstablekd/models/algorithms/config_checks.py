@@ -4,6 +4,7 @@ key, what it holds and what it expects."""
 import re
 from typing import Any, Callable, Dict
 
+from mmstablekd.models.alignments.boundary_alignments import RESIZE_MODES
 from mmstablekd.utils.config_checks import (check_bool, check_dict,
                                             check_list, check_number,
                                             check_str, fail, is_int,
@@ -31,7 +32,7 @@ def check_boundaries(boundaries: Any) -> None:
     if not isinstance(boundaries, dict):
         return
     for side in ('student', 'teacher'):
-        if side in boundaries:
+        if side in boundaries and boundaries[side] != 'auto':
             check_list(f'boundaries[{side!r}]', boundaries[side],
                        'a list of module paths', is_nonempty_str,
                        'a module path (a non-empty string)',
@@ -79,7 +80,15 @@ def check_task_loss_names(names: Any) -> None:
                  'loss would be logged but never trained.')
 
 
+def check_resize(mode: Any) -> None:
+    if mode is not None and mode not in RESIZE_MODES:
+        fail('resize', f'one of {list(RESIZE_MODES)}, or None (sizes must '
+             f'agree)', mode)
+
+
 def check_probe_input_shape(shape: Any) -> None:
+    if shape is None:
+        return
     check_list('probe_input_shape', shape, '(C, H, W): 3 positive ints',
                lambda v: is_int(v) and v > 0, 'a positive int',
                example=(3, 32, 32), length=3)
@@ -106,6 +115,7 @@ CHECKS: Dict[str, Callable[[Any], Any]] = {
     'loss_aggregator': lambda v: check_dict(
         'loss_aggregator', v, optional=True,
         example="dict(type='AdaptiveLossAggregator')"),
+    'resize': check_resize,
     'probe_input_shape': check_probe_input_shape,
     'data_preprocessor': lambda v: check_dict(
         'data_preprocessor', v, optional=True),

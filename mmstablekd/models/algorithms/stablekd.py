@@ -11,10 +11,10 @@ from torch import nn
 from mmstablekd.registry import MODELS
 from ..alignments import BoundaryAlignments
 from ..alignments.boundary_alignments import feature_rows, subsample_rows
-from ..blocks import (OutputRecorder, TeacherFeeding, check_groups,
-                      end_to_end, probe_blocks)
-from ..blocks.detection import check_detector_pair
+from ..blocks import OutputRecorder, TeacherFeeding, check_groups, end_to_end
+from ..blocks.input_shape import declared_input_shape
 from ..blocks.module_paths import get_module
+from ..blocks.pair import probe_pair
 from ..blocks.nested import iter_tensors, zip_tensors
 from ..builder import build_component
 from ..model_config import resolve_model_cfg
@@ -48,9 +48,14 @@ class StableKD(BaseModel):
             ``dict(cfg_path=..., **overrides)`` to take the ``model`` of
             another config file (see :func:`resolve_model_cfg`).
         teacher (dict): the teacher's config, in the same forms.
-        boundaries (dict): ``student=[...]`` and ``teacher=[...]``, the same
-            number of module paths each, in forward order; e.g.
+        boundaries (dict | str): ``student=[...]`` and ``teacher=[...]``,
+            the same number of module paths each, in forward order; e.g.
             ``['backbone.layer1', 'backbone.layer2', 'backbone.layer3']``.
+            A boundary module may return a map ``(N, C, H, W)``, tokens
+            ``(N, L, C)`` (ViT, DeiT) or a tuple holding either (Swin's
+            ``(tokens, hw_shape)``). ``'auto'`` pairs the networks' stages
+            (see :func:`auto_boundaries`;
+            ``tools/analysis/inspect_blocks.py`` prints the plan).
         teacher_ckpt (str, optional): path or URL of the teacher's weights.
             None leaves the teacher randomly initialised (tests only).
         feat_loss (dict): loss between a group's output and the teacher's
@@ -76,6 +81,10 @@ class StableKD(BaseModel):
             Default: :class:`PCAProjection`, fixed after a fit on training
             batches (chosen by ``benchmarks/heterogeneous_pairs.py``). None
             makes a width mismatch an error.
+        resize (str, optional): where the two features' spatial sizes
+            differ at a boundary (other strides, tokens against maps), the
+            teacher's is resized to the student's: ``'bilinear'`` or
+            ``'nearest'``. None makes a size mismatch an error.
         keep_internal_losses (bool): also apply ``feat_loss`` at boundaries
             inside a group (after blocks are merged). Default: False.
         loss_aggregator (dict, optional): how the distillation losses
@@ -83,8 +92,11 @@ class StableKD(BaseModel):
             losses) are weighted, e.g. ``dict(type='AdaptiveLossAggregator')``;
             built with ``paths=`` the names of those losses. None: each
             loss's own ``loss_weight``.
-        probe_input_shape (tuple): ``(C, H, W)`` of the dummy image used once
-            at build time to trace the blocks.
+        probe_input_shape (tuple, optional): ``(C, H, W)`` of the dummy
+            image used once at build time to trace the blocks. None: the
+            training pipeline's crop size, filled in by
+            :class:`PortableRunner`; else the size the student's backbone
+            declares (ViT, Swin), else ``(3, 32, 32)``.
         data_preprocessor (dict, optional): MMPretrain configs keep it at the
             top level (the Runner passes it here); when None, the student's
             own (MMDetection keeps it inside the model) is used.
@@ -100,9 +112,10 @@ class StableKD(BaseModel):
                  task_loss_weight: float = 1.0,
                  task_loss_names: Dict[str, str] = dict(loss='loss_ce'),
                  alignment: Optional[dict] = dict(type='PCAProjection'),
+                 resize: Optional[str] = 'bilinear',
                  keep_internal_losses: bool = False,
                  loss_aggregator: Optional[dict] = None,
-                 probe_input_shape: Sequence[int] = (3, 32, 32),
+                 probe_input_shape: Optional[Sequence[int]] = None,
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None) -> None:
         check_arguments(locals())
@@ -133,15 +146,17 @@ class StableKD(BaseModel):
         self.teacher.requires_grad_(False)
         self.teacher.eval()
 
-        self.probe_input_shape = tuple(probe_input_shape)
-        self.student_plan, self.teacher_plan = _probe_pair(
+        self.probe_input_shape = tuple(
+            probe_input_shape or declared_input_shape(self.student))
+        self.student_plan, self.teacher_plan = probe_pair(
             self.student, self.teacher, boundaries, self.probe_input_shape)
         self.alignments = BoundaryAlignments(
             self.student_plan, self.teacher_plan, alignment,
             teacher_boundaries=[
                 get_module(self.teacher, p, 'teacher')
                 for p in self.teacher_plan.boundaries
-            ])
+            ],
+            resize=resize)
         self.feat_loss = build_component(feat_loss)
         output_losses = _check_output_losses(output_losses or {})
         self.output_paths = {
@@ -287,14 +302,14 @@ class StableKD(BaseModel):
              data_samples: Optional[list]) -> Dict[str, torch.Tensor]:
         """Losses of every group for one batch (see the class docstring)."""
         teacher_out = self._run_teacher(inputs, data_samples)
-        teacher_feats = [
-            teacher_out.get(p) for p in self.teacher_plan.boundaries
-        ]
         fed: Dict[int, torch.Tensor] = {}
 
         def feed(j: int) -> torch.Tensor:
             if j not in fed:
-                fed[j] = self.alignments(j, teacher_feats[j])
+                fed[j] = self.alignments(
+                    j, self.teacher_plan.feature(j, teacher_out),
+                    self.student_plan.feature(j, student_out),
+                    inputs.shape[-2:])
             return fed[j]
 
         with self.student_recorder.recording() as student_out, \
@@ -311,8 +326,7 @@ class StableKD(BaseModel):
             # detached: a learned alignment trains only with the block it
             # feeds, never towards what block j happens to output
             distill[f'loss_feat_b{j}'] = self.feat_loss(
-                student_out[self.student_plan.boundaries[j]],
-                feed(j).detach())
+                self.student_plan.feature(j, student_out), feed(j).detach())
         for name, (s_path, t_path) in self.output_paths.items():
             if self._is_active(name):
                 distill[f'loss_{name}'] = sum(
@@ -399,8 +413,6 @@ class StableKD(BaseModel):
         todo = self.alignments.unfitted()
         if not todo:
             return {}
-        paths = [(self.teacher_plan.boundaries[j],
-                  self.student_plan.boundaries[j]) for j in todo]
         rows = {j: ([], []) for j in todo}
         generator = torch.Generator().manual_seed(0)
         was_training = self.student.training
@@ -410,14 +422,15 @@ class StableKD(BaseModel):
                 data = self.data_preprocessor(batch, True)
                 teacher_out = self._run_teacher(
                     data['inputs'], data['data_samples'],
-                    [t for t, _ in paths])
+                    [self.teacher_plan.boundaries[j] for j in todo])
                 with self.student_recorder.recording() as student_out:
                     self.student.extract_feat(data['inputs'])
-                for j, (t_path, s_path) in zip(todo, paths):
-                    for out, path, kept in ((teacher_out, t_path, rows[j][0]),
-                                            (student_out, s_path, rows[j][1])):
+                for j in todo:
+                    for plan, out, kept in (
+                            (self.teacher_plan, teacher_out, rows[j][0]),
+                            (self.student_plan, student_out, rows[j][1])):
                         kept.append(subsample_rows(
-                            feature_rows(out[path]).float().cpu(),
+                            feature_rows(plan.feature(j, out)).float().cpu(),
                             rows_per_batch, generator))
         finally:
             self.student.train(was_training)
@@ -513,32 +526,3 @@ def _check_same_classes(student: nn.Module, teacher: nn.Module) -> None:
                 f'Distil from a '
                 f'teacher trained on the same classes: set num_classes of '
                 f'both heads to match the dataset.')
-
-
-def _probe_pair(student, teacher, boundaries, input_shape):
-    """Probe both networks and check that their boundaries correspond."""
-    if not isinstance(boundaries, dict) or set(boundaries) != {
-            'student', 'teacher'
-    }:
-        raise ValueError(
-            f"boundaries must be dict(student=[...], teacher=[...]), got "
-            f'{boundaries!r}.')
-    s_paths, t_paths = list(boundaries['student']), list(
-        boundaries['teacher'])
-    if len(s_paths) != len(t_paths) or not s_paths:
-        raise ValueError(
-            f'Student and teacher need the same, non-zero number of '
-            f'boundaries (N - 1 for N blocks); got {len(s_paths)} for the '
-            f'student {s_paths} and {len(t_paths)} for the teacher '
-            f'{t_paths}. Cut both at corresponding stages.')
-    check_detector_pair(student, teacher, boundaries, input_shape)
-    student_plan = probe_blocks(student, s_paths, input_shape, 'student')
-    teacher_plan = probe_blocks(teacher, t_paths, input_shape, 'teacher')
-    for j, (s, t) in enumerate(zip(student_plan.shapes, teacher_plan.shapes)):
-        if s[2:] != t[2:]:
-            raise ValueError(
-                f'Spatial sizes differ at boundary {j} '
-                f'({s_paths[j]!r}: {tuple(s[2:])}, teacher {t_paths[j]!r}: '
-                f'{tuple(t[2:])}) for a {input_shape} input. Cut both '
-                f'networks where their strides agree.')
-    return student_plan, teacher_plan

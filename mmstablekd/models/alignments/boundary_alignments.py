@@ -1,11 +1,14 @@
 """Per boundary, what turns the teacher's feature into the student's."""
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Sequence
 
 import torch
 from torch import nn
 
+from ..blocks.layouts import resize_map
 from ..blocks.probe import BlockPlan
 from ..builder import build_component
+
+RESIZE_MODES = ('bilinear', 'nearest')
 
 
 class BoundaryAlignments(nn.Module):
@@ -33,13 +36,31 @@ class BoundaryAlignments(nn.Module):
             widths differ, with ``in_channels`` (teacher) and
             ``out_channels`` (student). None makes a width mismatch an error.
         teacher_boundaries (list[nn.Module]): the teacher's boundary modules.
+        resize (str, optional): how a teacher map is resized to the student's
+            grid, ``'bilinear'`` (antialiased when shrinking) or
+            ``'nearest'``. None makes a size mismatch an error.
     """
 
-    def __init__(self, student_plan: BlockPlan, teacher_plan: BlockPlan,
+    def __init__(self,
+                 student_plan: BlockPlan,
+                 teacher_plan: BlockPlan,
                  alignment: Optional[dict],
-                 teacher_boundaries: List[nn.Module]) -> None:
+                 teacher_boundaries: List[nn.Module],
+                 resize: Optional[str] = 'bilinear') -> None:
         super().__init__()
         self.by_boundary = nn.ModuleDict()
+        self.layouts = list(zip(teacher_plan.layouts, student_plan.layouts))
+        self.resize = resize
+        for j, (t, s) in enumerate(self.layouts):
+            if resize is None and t.stride != s.stride:
+                raise ValueError(
+                    f'Spatial sizes differ at boundary {j} (student '
+                    f'{student_plan.boundaries[j]!r}: '
+                    f'{student_plan.describe(j)}, teacher '
+                    f'{teacher_plan.boundaries[j]!r}: '
+                    f'{teacher_plan.describe(j)}) and resize is None. Set '
+                    f"resize='bilinear', or cut both networks where their "
+                    f'strides agree.')
         widths = zip(student_plan.channels, teacher_plan.channels)
         for j, (c_s, c_t) in enumerate(widths):
             if c_s == c_t:
@@ -57,11 +78,46 @@ class BoundaryAlignments(nn.Module):
                 module.init_from_teacher(teacher_boundaries[j])
             self.by_boundary[str(j)] = module
 
-    def forward(self, j: int, teacher_feat: torch.Tensor) -> torch.Tensor:
-        """The teacher's feature at boundary ``j`` in the student's width."""
+    def forward(self,
+                j: int,
+                teacher_feat: torch.Tensor,
+                student_feat: Optional[torch.Tensor] = None,
+                input_hw: Optional[Sequence[int]] = None) -> torch.Tensor:
+        """The teacher's feature at boundary ``j`` in the student's layout
+        and shape.
+
+        Args:
+            j: the boundary.
+            teacher_feat: the teacher's feature there.
+            student_feat: the student's own, for its size and extra tokens;
+                needed where the two layouts' positions differ.
+            input_hw: ``(H, W)`` of the input batch; needed likewise.
+        """
+        teacher, student = self.layouts[j]
+        if teacher.same_positions(student):
+            return self._align(j, teacher_feat, teacher.kind == 'tokens')
+        feat_map = teacher.to_map(teacher_feat, input_hw)
+        size = student.grid(input_hw) if student.kind == 'tokens' \
+            else student_feat.shape[-2:]
+        feat_map = self._align(j, resize_map(feat_map, size, self.resize))
+        extra = None
+        if student.extra_tokens == teacher.extra_tokens:
+            extra = self._align(j, teacher.extra(teacher_feat), tokens=True)
+        elif student.extra_tokens:
+            extra = student.extra(student_feat).detach()
+        return student.from_map(feat_map, extra)
+
+    def _align(self, j: int, feat: Optional[torch.Tensor],
+               tokens: bool = False) -> Optional[torch.Tensor]:
+        """Boundary ``j``'s per-position alignment applied to a map ``feat``,
+        or to ``tokens`` ``(N, L, C)`` passed as a ``(N, C, 1, L)`` map."""
         key = str(j)
-        return self.by_boundary[key](teacher_feat) \
-            if key in self.by_boundary else teacher_feat
+        if feat is None or key not in self.by_boundary:
+            return feat
+        if not tokens:
+            return self.by_boundary[key](feat)
+        as_map = feat.transpose(1, 2).unsqueeze(2)
+        return self.by_boundary[key](as_map).squeeze(2).transpose(1, 2)
 
     def __contains__(self, j: int) -> bool:
         return str(j) in self.by_boundary
@@ -103,7 +159,7 @@ class BoundaryAlignments(nn.Module):
 
 def feature_rows(feat: torch.Tensor) -> torch.Tensor:
     """A feature as rows of channel vectors: ``(N, C, H, W) -> (N*H*W, C)``,
-    ``(N, C) -> (N, C)``."""
+    tokens ``(N, L, C) -> (N*L, C)``, ``(N, C) -> (N, C)``."""
     if feat.dim() == 4:
         return feat.permute(0, 2, 3, 1).reshape(-1, feat.shape[1])
     return feat.reshape(-1, feat.shape[-1])

@@ -30,9 +30,12 @@ class PCAProjection(BaseModule):
     ends with a ReLU), each component is shifted by its smallest value on
     the fitting samples and clipped at zero; otherwise it is left signed.
 
+    A student wider than the teacher gets all the teacher's components, then
+    ``out_channels - in_channels`` channels of zeros.
+
     Args:
         in_channels (int): the teacher's width at the boundary.
-        out_channels (int): the student's width, ``<= in_channels``.
+        out_channels (int): the student's width.
         whiten (bool): scale every component to unit variance, so that the
             feature loss weighs all of them equally. Default: False (the
             loss weighs each by its variance).
@@ -48,11 +51,6 @@ class PCAProjection(BaseModule):
                  whiten: bool = False, match_range: bool = True,
                  init_cfg=None) -> None:
         super().__init__(init_cfg=init_cfg)
-        if out_channels > in_channels:
-            raise ValueError(
-                f'PCAProjection keeps {out_channels} of {in_channels} '
-                f'principal components: the teacher must be at least as '
-                f'wide as the student at this boundary.')
         self.in_channels, self.out_channels = in_channels, out_channels
         self.whiten, self.match_range = whiten, match_range
         self.register_buffer('weight', torch.zeros(out_channels, in_channels))
@@ -80,12 +78,13 @@ class PCAProjection(BaseModule):
         cov = centred.T @ centred / max(len(teacher) - 1, 1)
         variances, vectors = torch.linalg.eigh(cov)  # ascending
         variances = variances.flip(0).clamp(min=0)
-        components = vectors.flip(1)[:, :self.out_channels].T
+        kept = min(self.in_channels, self.out_channels)
+        components = vectors.flip(1)[:, :kept].T
         if self.whiten:
-            components = components / (
-                variances[:self.out_channels, None].sqrt() + 1e-6)
-        weight = components
-        bias = -components @ mean
+            components = components / (variances[:kept, None].sqrt() + 1e-6)
+        weight = components.new_zeros(self.out_channels, self.in_channels)
+        weight[:kept] = components  # a wider student: zero channels after
+        bias = -weight @ mean
         nonnegative = self.match_range and bool((student >= 0).all())
         if nonnegative:  # shift so that every fitting sample is >= 0
             bias = bias - (teacher @ weight.T + bias).min(0).values
@@ -93,7 +92,7 @@ class PCAProjection(BaseModule):
         self.bias.copy_(bias)
         self.nonnegative.fill_(nonnegative)
         self.fitted.fill_(True)
-        return dict(kept_variance=float(variances[:self.out_channels].sum() /
+        return dict(kept_variance=float(variances[:kept].sum() /
                                         variances.sum().clamp(min=1e-12)))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

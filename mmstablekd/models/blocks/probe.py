@@ -5,17 +5,19 @@ classifiers and MMDetection detectors) on a dummy batch and records, for the
 boundary modules:
 
 - the order in which they produce their outputs (must be the config order);
-- the output shapes (adapters, spatial checks);
+- the layout of each output (:class:`FeatureLayout`: map or tokens, width,
+  stride), for alignments and checks;
 - the *consumers*: the outermost modules that receive a boundary output as
   (part of) their input, and the block each consumer belongs to. A student
   block is fed the teacher's feature by swapping its consumers' inputs.
 """
 from dataclasses import dataclass, field
-from typing import Dict, List, Tuple
+from typing import Any, Dict, List, Set, Tuple
 
 import torch
 from torch import nn
 
+from .layouts import FeatureLayout, detect_layout
 from .module_paths import get_module, is_ancestor
 from .nested import iter_tensors
 
@@ -40,17 +42,19 @@ class BlockPlan:
 
     Attributes:
         boundaries (list[str]): module paths, in forward order.
-        shapes (list[torch.Size]): each boundary's output shape for the
-            probe batch, ``(1, C, H, W)``.
+        layouts (list[FeatureLayout]): how each boundary returns its
+            feature (map or tokens, width, stride).
         consumers (dict[str, Consumer]): by module path.
         module_blocks (dict[str, int]): the block of every module the probe
             ran, by path; modules after ``extract_feat`` (the head) are not
             listed and belong to the last block.
+        input_shape (tuple): ``(C, H, W)`` of the probe image.
     """
     boundaries: List[str]
-    shapes: List[torch.Size]
+    layouts: List[FeatureLayout]
     consumers: Dict[str, Consumer]
     module_blocks: Dict[str, int] = field(default_factory=dict)
+    input_shape: Tuple[int, ...] = ()
 
     @property
     def num_blocks(self) -> int:
@@ -58,11 +62,23 @@ class BlockPlan:
 
     @property
     def channels(self) -> List[int]:
-        return [shape[1] for shape in self.shapes]
+        return [layout.channels for layout in self.layouts]
+
+    def feature(self, j: int, outputs: Dict[str, Any]) -> torch.Tensor:
+        """Boundary ``j``'s feature among recorded ``outputs`` (by path)."""
+        return self.layouts[j].feature(outputs[self.boundaries[j]])
+
+    def describe(self, j: int) -> str:
+        """Boundary ``j``'s layout at the probe input, e.g. ``map
+        64x8x8``."""
+        return self.layouts[j].describe(self.input_shape[1:])
 
 
-def probe_blocks(model: nn.Module, boundaries: List[str],
-                 input_shape: Tuple[int, ...], role: str) -> BlockPlan:
+def probe_blocks(model: nn.Module,
+                 boundaries: List[str],
+                 input_shape: Tuple[int, ...],
+                 role: str,
+                 fed: bool = True) -> BlockPlan:
     """Probe ``model`` (eval mode, no grad) and return its :class:`BlockPlan`.
 
     Args:
@@ -70,18 +86,105 @@ def probe_blocks(model: nn.Module, boundaries: List[str],
         boundaries: N - 1 module paths whose outputs end blocks 0..N-2.
         input_shape: ``(C, H, W)`` of the dummy image.
         role: ``'student'`` or ``'teacher'``, for error messages.
+        fed: whether the blocks after the boundaries will be fed (the
+            student's): each boundary's output must then reach a later
+            module. A teacher's boundaries are only read.
 
     Raises:
         ValueError: unknown path, boundary never reached, boundaries out of
-            forward order, a boundary output that is not a tensor, or one
-            that no later module receives.
+            forward order, a boundary output that holds no feature, or (with
+            ``fed``) one that no later module receives.
     """
     if len(set(boundaries)) != len(boundaries):
         raise ValueError(f'{role} boundaries {boundaries} repeat a module.')
-    modules = {path: get_module(model, path, role) for path in boundaries}
-    outputs: Dict[str, torch.Tensor] = {}
-    seen: Dict[str, Consumer] = {}
-    module_blocks: Dict[str, int] = {}
+    watched = {path: get_module(model, path, role) for path in boundaries}
+    traced = trace(model, watched, input_shape)
+    _check_reached(boundaries, traced.outputs, role)
+    extra_tokens = getattr(getattr(model, 'backbone', None),
+                           'num_extra_tokens', 0)
+    layouts = []
+    for path in boundaries:
+        layout = detect_layout(traced.outputs[path], input_shape[1:],
+                               extra_tokens)
+        if layout is None:
+            raise ValueError(
+                f'{role} boundary {path!r} returns '
+                f'{_describe(traced.outputs[path])}, which holds no feature '
+                f'map (N, C, H, W) or tokens (N, L, C) tiling the '
+                f'{tuple(input_shape[1:])} input: choose a module that '
+                f'returns one (e.g. a ResNet stage such as backbone.layer1, '
+                f'a ViT layer such as backbone.layers.5, a Swin stage such '
+                f'as backbone.stages.1).')
+        layouts.append(layout)
+
+    # A module inside a consumer of the same boundary is fed through it.
+    seen = traced.receivers(boundaries)
+    consumers = {}
+    for name, consumer in seen.items():
+        hits = [
+            j for j in consumer.boundaries
+            if not any(j in seen[other].boundaries and is_ancestor(other, name)
+                       for other in seen)
+        ]
+        if hits:
+            consumers[name] = Consumer(consumer.block, hits)
+    for j, path in enumerate(boundaries):
+        if fed and not any(j in c.boundaries for c in consumers.values()):
+            raise ValueError(
+                f'No module receives the output of {role} boundary {path!r} '
+                f'as its input (it is only used by code inside a parent '
+                f"module's forward, or it is the last module of "
+                f'extract_feat). Choose boundaries whose outputs are passed '
+                f'to a following module, e.g. ResNet stages.')
+    return BlockPlan(list(boundaries), layouts, consumers,
+                     traced.module_blocks, tuple(input_shape))
+
+
+@dataclass
+class Trace:
+    """What one dummy forward pass did (see :func:`trace`).
+
+    Attributes:
+        outputs (dict): watched path -> its output, in the order produced.
+        calls (dict): every module that ran -> for each call, the number
+            of watched outputs produced before it and the ids of the tensors
+            it received (positional and keyword inputs).
+    """
+    outputs: Dict[str, Any]
+    calls: Dict[str, List[Tuple[int, Set[int]]]]
+
+    @property
+    def module_blocks(self) -> Dict[str, int]:
+        """Module path -> the number of watched outputs produced before it
+        first ran."""
+        return {name: calls[0][0] for name, calls in self.calls.items()}
+
+    def receivers(self, paths: List[str]) -> Dict[str, Consumer]:
+        """Every module that received (part of) the output of a watched
+        path in ``paths`` after it was produced, by module path, at the
+        first call where it did."""
+        order = {path: i for i, path in enumerate(self.outputs)}
+        ids = [{id(t) for t in iter_tensors(self.outputs[p])}
+               if p in order else set() for p in paths]
+        found = {}
+        for name, calls in self.calls.items():
+            for block, received in calls:
+                hits = [j for j, path in enumerate(paths)
+                        if order.get(path, block) < block
+                        and ids[j] & received]
+                if hits:
+                    found[name] = Consumer(block, hits)
+                    break
+        return found
+
+
+def trace(model: nn.Module, watched: Dict[str, nn.Module],
+          input_shape: Tuple[int, ...]) -> Trace:
+    """Run ``model.extract_feat`` once on a random ``(1, *input_shape)``
+    batch (eval mode, no grad), recording the outputs of the ``watched``
+    modules and what every module received."""
+    outputs: Dict[str, Any] = {}
+    calls: Dict[str, List[Tuple[int, Set[int]]]] = {}
 
     def record(path):
 
@@ -90,23 +193,17 @@ def probe_blocks(model: nn.Module, boundaries: List[str],
 
         return hook
 
-    def find_consumer(name):
+    def receive(name):
 
         def hook(module, args, kwargs):
-            module_blocks.setdefault(name, len(outputs))
-            received = {id(t) for t in iter_tensors((args, kwargs))}
-            hits = [
-                j for j, path in enumerate(boundaries)
-                if path in outputs and id(outputs[path]) in received
-            ]
-            if hits and name not in seen:
-                seen[name] = Consumer(block=len(outputs), boundaries=hits)
+            calls.setdefault(name, []).append(
+                (len(outputs), {id(t) for t in iter_tensors((args, kwargs))}))
 
         return hook
 
-    handles = [m.register_forward_hook(record(p)) for p, m in modules.items()]
+    handles = [m.register_forward_hook(record(p)) for p, m in watched.items()]
     handles += [
-        m.register_forward_pre_hook(find_consumer(name), with_kwargs=True)
+        m.register_forward_pre_hook(receive(name), with_kwargs=True)
         for name, m in model.named_modules() if name
     ]
     was_training = model.training
@@ -118,36 +215,16 @@ def probe_blocks(model: nn.Module, boundaries: List[str],
         model.train(was_training)
         for handle in handles:
             handle.remove()
+    return Trace(outputs, calls)
 
-    _check_reached(boundaries, outputs, role)
-    shapes = []
-    for path in boundaries:
-        if not isinstance(outputs[path], torch.Tensor):
-            raise ValueError(
-                f'{role} boundary {path!r} returns {type(outputs[path])}, '
-                f'not a tensor: choose a module that returns one feature map '
-                f'(e.g. a ResNet stage such as backbone.layer1).')
-        shapes.append(outputs[path].shape)
 
-    # A module inside a consumer of the same boundary is fed through it.
-    consumers = {}
-    for name, consumer in seen.items():
-        hits = [
-            j for j in consumer.boundaries
-            if not any(j in seen[other].boundaries and is_ancestor(other, name)
-                       for other in seen)
-        ]
-        if hits:
-            consumers[name] = Consumer(consumer.block, hits)
-    for j, path in enumerate(boundaries):
-        if not any(j in c.boundaries for c in consumers.values()):
-            raise ValueError(
-                f'No module receives the output of {role} boundary {path!r} '
-                f'as its input (it is only used by code inside a parent '
-                f"module's forward, or it is the last module of "
-                f'extract_feat). Choose boundaries whose outputs are passed '
-                f'to a following module, e.g. ResNet stages.')
-    return BlockPlan(list(boundaries), shapes, consumers, module_blocks)
+def _describe(output: Any) -> str:
+    if isinstance(output, torch.Tensor):
+        return f'a tensor of shape {tuple(output.shape)}'
+    if isinstance(output, (tuple, list)):
+        return f'a {type(output).__name__} of ' + ', '.join(
+            _describe(item) for item in output)
+    return repr(type(output))
 
 
 def _check_reached(boundaries, outputs, role):

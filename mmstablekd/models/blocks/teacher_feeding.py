@@ -81,7 +81,7 @@ class TeacherFeeding:
         def swaps(consumer: Consumer) -> Dict[int, int]:
             """id of a received student tensor -> boundary to feed instead."""
             return {
-                id(boundary_outputs[self.plan.boundaries[j]]): j
+                id(self.plan.feature(j, boundary_outputs)): j
                 for j in consumer.boundaries
                 if group_of[j] != group_of[consumer.block]
                 and self.plan.boundaries[j] in boundary_outputs

@@ -1,0 +1,153 @@
+"""``boundaries='auto'``: cut two networks where a careful user would.
+
+A backbone's *stages* are found with one dummy forward pass: the modules that
+the backbone calls itself (its children, or the items of its module lists,
+e.g. ``backbone.layer2``, ``backbone.stages.1``, ``backbone.layers.7``) and
+whose output holds a feature (:func:`detect_layout`). Grouped by total
+stride, the last module of each stride *level* ends a stage; hierarchical
+backbones have four levels (strides 4 to 32, or 1 to 8 with a CIFAR stem), and
+the levels before the last four are their stems.
+
+- A classifier keeps all levels but the deepest: the last stage is trained
+  with the head.
+- A detector keeps the levels up to the deepest one its neck receives, and
+  at each level the neck receives, the module it receives from: every stage
+  output the neck receives ends a block.
+- A plain ViT has a single level; it is cut by depth, into equal shares of
+  its layers, as many blocks as the other network has (4 when both are
+  plain).
+
+The two networks' levels are paired from the deepest up.
+"""
+from collections import OrderedDict
+from typing import Dict, List, Sequence, Tuple
+
+from torch import nn
+
+from .detection import is_detector
+from .layouts import detect_layout
+from .nested import iter_tensors
+from .probe import trace
+
+MAX_LEVELS = 4  # stages of a hierarchical backbone
+PLAIN_BLOCKS = 4  # blocks of a pair of plain (single-stride) networks
+
+
+def auto_boundaries(student: nn.Module, teacher: nn.Module,
+                    input_shape: Tuple[int, ...]) -> Dict[str, List[str]]:
+    """``dict(student=[...], teacher=[...])`` for the two networks.
+
+    Raises:
+        ValueError: a network in which no stage could be found.
+    """
+    levels = {
+        'student': stride_levels(student, input_shape, fed=True),
+        'teacher': stride_levels(teacher, input_shape, fed=False)
+    }
+    plain = {role: len(found) == 1 for role, found in levels.items()}
+    hierarchical = [len(levels[r]) for r in levels if not plain[r]]
+    count = min(hierarchical) if hierarchical else PLAIN_BLOCKS - 1
+    chosen = {}
+    for role, model in (('student', student), ('teacher', teacher)):
+        if plain[role]:
+            chosen[role] = _by_depth(levels[role][0][1], count)
+        else:
+            chosen[role] = [path for _, path in levels[role][-count:]]
+        if not chosen[role]:
+            raise ValueError(
+                f'boundaries=auto found no stage to cut the {role} '
+                f'({type(model).__name__}) at: give the boundaries as '
+                f'dict(student=[...], teacher=[...]) module paths.')
+    return chosen
+
+
+def stride_levels(model: nn.Module, input_shape: Tuple[int, ...],
+                  fed: bool) -> List[Tuple[float, object]]:
+    """The stride levels :func:`auto_boundaries` may cut ``model`` at, by
+    increasing stride: ``(stride, path)``, or for a single-stride network
+    one ``(stride, [paths in forward order])``.
+
+    Args:
+        fed: keep only modules whose output a later module receives (a
+            student is fed there).
+    """
+    candidates = stage_candidates(model)
+    traced = trace(model, candidates, input_shape)
+    paths = [p for p in traced.outputs]
+    layouts = _layouts(model, traced.outputs, input_shape)
+    single = [p for p in paths if _positions(traced.outputs[p]) == 1]
+    if single:  # a stage, or a pooled vector? Only a stage grows with the
+        larger = (input_shape[0], *(2 * s for s in input_shape[1:]))
+        outputs = trace(model, {p: candidates[p] for p in single},
+                        larger).outputs
+        for p in single:
+            if _positions(outputs[p]) == 1:
+                layouts[p] = None
+    receivers = traced.receivers(paths)
+    received = {j for c in receivers.values() for j in c.boundaries}
+    by_stride: Dict[float, List[str]] = OrderedDict()
+    for j, path in enumerate(paths):
+        if layouts[path] is not None and (j in received or not fed):
+            by_stride.setdefault(layouts[path].stride, []).append(path)
+    strides = sorted(by_stride)
+    if len(strides) == 1:
+        return [(strides[0], by_stride[strides[0]])]
+    levels = [(s, by_stride[s][-1]) for s in strides][-MAX_LEVELS:]
+    if not is_detector(model):
+        return levels[:-1]
+    # the neck's inputs end blocks, the levels after the deepest one go
+    neck = {paths[j]: layouts[paths[j]].stride
+            for name, c in receivers.items()
+            if name.split('.')[0] == 'neck' for j in c.boundaries}
+    if not neck:  # the neck's inputs are made by code (e.g. reshaped)
+        return levels
+    levels = [(s, next((p for p in neck if neck[p] == s), path))
+              for s, path in levels if s <= max(neck.values())]
+    return levels
+
+
+def _layouts(model, outputs, input_shape) -> Dict[str, object]:
+    extra = getattr(model.backbone, 'num_extra_tokens', 0)
+    return {p: detect_layout(out, input_shape[1:], extra)
+            for p, out in outputs.items()}
+
+
+def _positions(output) -> int:
+    """Spatial positions of a map among ``output``, else 0."""
+    maps = [t for t in iter_tensors(output) if t.dim() == 4]
+    return maps[0].shape[2] * maps[0].shape[3] if maps else 0
+
+
+def stage_candidates(model: nn.Module) -> Dict[str, nn.Module]:
+    """Modules the backbone calls itself: its children, and the items of
+    its module lists and dicts (which are never called), recursively."""
+    found = {}
+
+    def visit(prefix: str, module: nn.Module) -> None:
+        for name, child in module.named_children():
+            path = f'{prefix}.{name}'
+            if isinstance(child, (nn.ModuleList, nn.ModuleDict)):
+                visit(path, child)
+            else:
+                found[path] = child
+
+    visit('backbone', model.backbone)
+    return found
+
+
+def _by_depth(paths: Sequence[str], count: int) -> List[str]:
+    """``count`` boundaries that cut the longest module list among
+    ``paths`` (e.g. a ViT's ``backbone.layers``) into ``count + 1`` equal
+    shares."""
+    lists: Dict[str, List[str]] = OrderedDict()
+    for path in paths:
+        parent, _, index = path.rpartition('.')
+        if index.isdigit():
+            lists.setdefault(parent, []).append(path)
+    if not lists:
+        return []
+    layers = max(lists.values(), key=len)
+    n = len(layers)
+    ends = sorted({round(i * n / (count + 1)) - 1
+                   for i in range(1, count + 1)})
+    return [layers[e] for e in ends if 0 <= e < n - 1]
