@@ -146,9 +146,17 @@ def test_training_without_the_fit_names_the_hook(cls_config):
     assert 'loss_kd' in model.loss(*_batch())
 
 
-def test_pca_refuses_to_widen():
-    with pytest.raises(ValueError, match='at least as wide'):
-        PCAProjection(8, 16)
+def test_pca_for_a_wider_student_keeps_everything_and_pads_zeros():
+    teacher = _low_rank_features(c_t=8, rank=8)
+    pca = PCAProjection(8, 12, match_range=False)
+    report = pca.fit(teacher, torch.randn(16, 12))
+    out = pca(teacher)
+    assert report['kept_variance'] == pytest.approx(1.0)
+    assert torch.equal(out[:, 8:], torch.zeros(len(teacher), 4))
+    # the first 8 channels are an orthogonal map of the centred teacher
+    centred = teacher - teacher.mean(0)
+    torch.testing.assert_close(out[:, :8].norm(dim=1), centred.norm(dim=1),
+                               rtol=1e-4, atol=1e-4)
 
 
 FIT_SCHEDULE = '''

@@ -95,8 +95,9 @@ class StableKD(BaseModel):
         probe_input_shape (tuple, optional): ``(C, H, W)`` of the dummy
             image used once at build time to trace the blocks. None: the
             training pipeline's crop size, filled in by
-            :class:`PortableRunner`; else the size the student's backbone
-            declares (ViT, Swin), else ``(3, 32, 32)``.
+            :class:`PortableRunner` and this project's tools; else the
+            largest size the backbones declare (ViT, Swin), else
+            ``(3, 32, 32)``.
         data_preprocessor (dict, optional): MMPretrain configs keep it at the
             top level (the Runner passes it here); when None, the student's
             own (MMDetection keeps it inside the model) is used.
@@ -147,7 +148,8 @@ class StableKD(BaseModel):
         self.teacher.eval()
 
         self.probe_input_shape = tuple(
-            probe_input_shape or declared_input_shape(self.student))
+            probe_input_shape
+            or declared_input_shape(self.student, self.teacher))
         self.student_plan, self.teacher_plan = probe_pair(
             self.student, self.teacher, boundaries, self.probe_input_shape)
         self.alignments = BoundaryAlignments(

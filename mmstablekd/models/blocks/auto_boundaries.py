@@ -19,6 +19,7 @@ the levels before the last four are their stems.
 
 The two networks' levels are paired from the deepest up.
 """
+import math
 from collections import OrderedDict
 from typing import Dict, List, Sequence, Tuple
 
@@ -148,6 +149,6 @@ def _by_depth(paths: Sequence[str], count: int) -> List[str]:
         return []
     layers = max(lists.values(), key=len)
     n = len(layers)
-    ends = sorted({round(i * n / (count + 1)) - 1
+    ends = sorted({math.floor(i * n / (count + 1) + 0.5) - 1
                    for i in range(1, count + 1)})
     return [layers[e] for e in ends if 0 <= e < n - 1]

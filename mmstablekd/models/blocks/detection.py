@@ -44,13 +44,16 @@ def check_detector_pair(student: nn.Module, teacher: nn.Module,
     for model, role in ((student, 'student'), (teacher, 'teacher')):
         if is_detector(model):
             _check_backbone_boundaries(model, list(boundaries[role]),
-                                       input_shape, role)
+                                       input_shape, role,
+                                       fed=role == 'student')
     if is_detector(student) and is_detector(teacher):
         _check_same_normalisation(student, teacher)
 
 
 def _check_backbone_boundaries(model, boundaries: List[str], input_shape,
-                               role: str) -> None:
+                               role: str, fed: bool) -> None:
+    """``fed``: the neck will be fed at the boundaries (the student's), so
+    each of its inputs must end a block; a teacher's are only read."""
     outside = [p for p in boundaries if p.split('.')[0] != 'backbone']
     if outside:
         raise ValueError(
@@ -79,7 +82,7 @@ def _check_backbone_boundaries(model, boundaries: List[str], input_shape,
             f'out_indices.')
     unbounded = [name for f, name in zip(feats, names)
                  if not set(producers[id(f)]) & set(boundaries)]
-    if unbounded:
+    if unbounded and fed:
         raise ValueError(
             f'The {role} neck receives the outputs of {unbounded}, which end '
             f'no block (boundaries: {boundaries}). Every stage output the '

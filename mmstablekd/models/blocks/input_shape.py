@@ -42,17 +42,21 @@ def input_shape_from_pipeline(
     return shape
 
 
-def declared_input_shape(model: nn.Module) -> Tuple[int, int, int]:
-    """The input size ``model``'s backbone declares (the ``img_size`` of
-    MMPretrain's ViT and Swin, kept by their patch embedding), else
+def declared_input_shape(*models: nn.Module) -> Tuple[int, int, int]:
+    """The largest input size the models' backbones declare (the
+    ``img_size`` of MMPretrain's ViT and Swin, kept by their patch
+    embedding: a Swin needs its windows to fit), else
     :data:`DEFAULT_INPUT_SHAPE`."""
-    embedding = getattr(getattr(model, 'backbone', None), 'patch_embed', None)
-    size = getattr(embedding, 'init_input_size', None)
-    if isinstance(size, int):
-        size = (size, size)
-    if isinstance(size, (tuple, list)) and len(size) == 2:
-        return (3, *size)
-    return DEFAULT_INPUT_SHAPE
+    sizes = []
+    for model in models:
+        embedding = getattr(getattr(model, 'backbone', None), 'patch_embed',
+                            None)
+        size = getattr(embedding, 'init_input_size', None)
+        if isinstance(size, int):
+            size = (size, size)
+        if isinstance(size, (tuple, list)) and len(size) == 2:
+            sizes.append((3, *size))
+    return max(sizes, key=lambda s: s[1] * s[2], default=DEFAULT_INPUT_SHAPE)
 
 
 def fill_probe_input_shape(cfg) -> None:

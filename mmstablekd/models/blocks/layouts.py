@@ -6,14 +6,14 @@ Three layouts cover the backbones of MMPretrain and MMDetection:
 - ``tokens``: a tensor ``(N, E + H*W, C)``, ``E`` extra tokens (class,
   distillation) first, then the patch tokens row by row (ViT, DeiT);
 - either of them inside a tuple, e.g. a Swin stage's ``(tokens, hw_shape)``;
-  ``index`` says where.
+  ``index`` says where (the finest feature, when there are several).
 
 A layout converts its feature to a map and back (:meth:`FeatureLayout.to_map`,
 :meth:`FeatureLayout.from_map`), so that two networks whose boundaries come in
 different layouts can be aligned on maps.
 """
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Optional, Sequence, Tuple
 
 import torch
@@ -110,24 +110,26 @@ def detect_layout(output: Any, input_hw: Sequence[int],
             only when the patch tokens then form a grid of the image's
             aspect.
     """
-    index = None
     if isinstance(output, (tuple, list)):
-        found = [(i, item) for i, item in enumerate(output)
-                 if isinstance(item, torch.Tensor) and item.dim() in (3, 4)]
-        if not found:
-            return None
-        index, output = found[0]
+        found = [
+            replace(layout, index=i)
+            for i, item in enumerate(output)
+            if isinstance(item, torch.Tensor) for layout in
+            [detect_layout(item, input_hw, extra_tokens)] if layout
+        ]
+        # e.g. an MMDetection Swin stage: (downsampled, its shape, the
+        # stage's output, its shape): the stage's output is the finest
+        return min(found, key=lambda layout: layout.stride, default=None)
     if not isinstance(output, torch.Tensor) or output.dim() not in (3, 4):
         return None
     if output.dim() == 4:
         h, w = output.shape[2:]
         stride = _stride(h * w, input_hw) or input_hw[0] / h
-        return FeatureLayout('map', output.shape[1], stride, index=index)
+        return FeatureLayout('map', output.shape[1], stride)
     for extra in dict.fromkeys((extra_tokens, 0)):
         stride = _stride(output.shape[1] - extra, input_hw)
         if stride is not None:
-            return FeatureLayout('tokens', output.shape[2], stride, extra,
-                                 index)
+            return FeatureLayout('tokens', output.shape[2], stride, extra)
     return None
 
 

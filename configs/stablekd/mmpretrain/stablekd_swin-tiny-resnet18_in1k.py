@@ -1,0 +1,8 @@
+# StableKD across architectures, ImageNet: Swin-T -> ResNet-18, the KD
+# baseline + recomposition. Each Swin stage's tokens are read as a map and
+# projected to the ResNet stage's width (PCAProjection, fitted before
+# training); tools/analysis/inspect_blocks.py prints the plan.
+_base_ = [
+    '../../kd/kd_swin-tiny-resnet18_in1k.py',
+    '../../_base_/recomposition/4blocks_20-20.py',
+]
