@@ -3,7 +3,7 @@
     OMP_NUM_THREADS=1 python benchmarks/transformer_pairs.py \
         [--work-dir work_dirs/transformer_pairs] \
         [--out docs/transformer_pairs.md] [--seeds 0 1 2] [--jobs 2] \
-        [--resizes bilinear nearest] [--iters 92]
+        [--resizes bilinear nearest conv] [--iters 92]
 
 The teacher is the digits demo's small ViT (8 layers of 64 dims, an 8x8 grid
 of 4x4-pixel patches plus a class token), trained once on all the training
@@ -41,6 +41,8 @@ CONFIGS = {
 RESIZES = {
     'bilinear': 'bilinear interpolation (antialiased when shrinking)',
     'nearest': 'nearest-neighbour interpolation (each token repeated)',
+    'conv': 'ConvResize: a learned depthwise transposed convolution, '
+            'starting as nearest, trained by the block it feeds',
 }
 
 

@@ -106,8 +106,8 @@ def test_a_global_pooled_output_is_no_stage():
     ('mmpretrain', 'deit/deit-small_4xb256_in1k.py', (3, 224, 224)),
     ('mmdet', 'retinanet/retinanet_r50_fpn_1x_coco.py', (3, 800, 1333)),
 ])
-def test_the_probe_size_is_read_from_the_training_pipeline(scope, path,
-                                                          shape):
+def test_the_probe_size_is_read_from_the_training_pipeline(
+        scope, path, shape):
     pipeline = get_config(f'{scope}::{path}').train_dataloader.dataset.pipeline
     assert input_shape_from_pipeline(pipeline) == shape
 

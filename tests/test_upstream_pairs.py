@@ -148,20 +148,24 @@ def test_a_vit_student_is_fed_teacher_patches_and_its_own_class_token():
     assert not torch.allclose(fed[:, 1:], own[:, 1:])
 
 
+def _teacher_map(model, layer=2):
+    """The DeiT-S teacher's layer-``layer`` patch tokens as a 4x4 map (its
+    class token dropped)."""
+    out = {}
+    model.teacher.backbone.layers[layer].register_forward_hook(
+        lambda m, a, tokens: out.setdefault('tokens', tokens))
+    model.teacher.extract_feat(_batch(model)[0])
+    return out['tokens'][:, 1:].transpose(1, 2).reshape(2, 384, 4, 4)
+
+
 def test_a_cnn_student_is_fed_the_vit_teachers_patches_as_a_map():
     model = build_pair(DEIT_S, R18)
     fed = _fed_tensors(model, [[0], [1], [2], [3]])['backbone.layer2']
-    teacher_tokens = {}
-    model.teacher.backbone.layers[2].register_forward_hook(
-        lambda m, a, out: teacher_tokens.setdefault('out', out))
-    model.teacher.extract_feat(_batch(model)[0])
-    patches = teacher_tokens['out'][:, 1:]  # the class token is dropped
-    as_map = patches.transpose(1, 2).reshape(2, 384, 4, 4)
-    expected = model.alignments.by_boundary['0'](
-        torch.nn.functional.interpolate(as_map, size=(16, 16),
-                                        mode='bilinear', align_corners=False))
+    aligned = model.alignments.by_boundary['0'](_teacher_map(model))
     assert fed.shape == (2, 64, 16, 16)
-    torch.testing.assert_close(fed, expected)
+    torch.testing.assert_close(
+        fed, torch.nn.functional.interpolate(
+            aligned, size=(16, 16), mode='bilinear', align_corners=False))
 
 
 def test_strict_sizes_refuse_a_pair_whose_grids_differ():
@@ -170,3 +174,21 @@ def test_strict_sizes_refuse_a_pair_whose_grids_differ():
                        r"teacher 'backbone.layers.2': tokens 1\+16x384 "
                        r"\(4x4\)\) and resize is None"):
         build_pair(DEIT_S, R18, resize=None)
+
+
+def test_a_learned_resize_starts_as_nearest_and_trains_with_the_next_block():
+    model = build_pair(DEIT_S, R18, resize='conv')
+    assert sorted(model.alignments.resizers) == ['0', '1']  # 4x, 2x up
+    groups = [[0], [1], [2], [3]]
+    fed = _fed_tensors(model, groups)['backbone.layer2']
+    aligned = model.alignments.by_boundary['0'](_teacher_map(model))
+    torch.testing.assert_close(fed, torch.nn.functional.interpolate(
+        aligned, size=(16, 16), mode='nearest'))
+    model.set_groups(groups)
+    losses = model.loss(*_batch(model))
+    resizer = model.alignments.resizers['0'].conv.weight
+    feeds_block_1, = torch.autograd.grad(losses['loss_feat_b1'], resizer,
+                                         retain_graph=True)
+    targets_block_0 = torch.autograd.grad(losses['loss_feat_b0'], resizer,
+                                          allow_unused=True)[0]
+    assert feeds_block_1.abs().sum() > 0 and targets_block_0 is None

@@ -83,8 +83,9 @@ class StableKD(BaseModel):
             makes a width mismatch an error.
         resize (str, optional): where the two features' spatial sizes
             differ at a boundary (other strides, tokens against maps), the
-            teacher's is resized to the student's: ``'bilinear'`` or
-            ``'nearest'``. None makes a size mismatch an error.
+            teacher's is resized to the student's: ``'bilinear'``,
+            ``'nearest'`` or ``'conv'`` (a learned :class:`ConvResize`, by
+            integer factors). None makes a size mismatch an error.
         keep_internal_losses (bool): also apply ``feat_loss`` at boundaries
             inside a group (after blocks are merged). Default: False.
         loss_aggregator (dict, optional): how the distillation losses

@@ -1,4 +1,5 @@
 from .boundary_alignments import BoundaryAlignments
+from .conv_resize import ConvResize
 from .pca_projection import PCAProjection
 
-__all__ = ['BoundaryAlignments', 'PCAProjection']
+__all__ = ['BoundaryAlignments', 'ConvResize', 'PCAProjection']

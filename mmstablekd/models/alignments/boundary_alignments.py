@@ -7,8 +7,9 @@ from torch import nn
 from ..blocks.layouts import resize_map
 from ..blocks.probe import BlockPlan
 from ..builder import build_component
+from .conv_resize import ConvResize
 
-RESIZE_MODES = ('bilinear', 'nearest')
+RESIZE_MODES = ('bilinear', 'nearest', 'conv')
 
 
 class BoundaryAlignments(nn.Module):
@@ -37,8 +38,10 @@ class BoundaryAlignments(nn.Module):
             ``out_channels`` (student). None makes a width mismatch an error.
         teacher_boundaries (list[nn.Module]): the teacher's boundary modules.
         resize (str, optional): how a teacher map is resized to the student's
-            grid, ``'bilinear'`` (antialiased when shrinking) or
-            ``'nearest'``. None makes a size mismatch an error.
+            grid after the width alignment: ``'bilinear'`` (antialiased
+            when shrinking), ``'nearest'``, or ``'conv'``, a learned
+            :class:`ConvResize` (integer factors). None makes a size
+            mismatch an error.
     """
 
     def __init__(self,
@@ -49,9 +52,13 @@ class BoundaryAlignments(nn.Module):
                  resize: Optional[str] = 'bilinear') -> None:
         super().__init__()
         self.by_boundary = nn.ModuleDict()
+        self.resizers = nn.ModuleDict()
         self.layouts = list(zip(teacher_plan.layouts, student_plan.layouts))
         self.resize = resize
         for j, (t, s) in enumerate(self.layouts):
+            if resize == 'conv' and t.stride != s.stride:
+                self.resizers[str(j)] = ConvResize(s.channels,
+                                                   t.stride / s.stride)
             if resize is None and t.stride != s.stride:
                 raise ValueError(
                     f'Spatial sizes differ at boundary {j} (student '
@@ -96,10 +103,14 @@ class BoundaryAlignments(nn.Module):
         teacher, student = self.layouts[j]
         if teacher.same_positions(student):
             return self._align(j, teacher_feat, teacher.kind == 'tokens')
-        feat_map = teacher.to_map(teacher_feat, input_hw)
+        feat_map = self._align(j, teacher.to_map(teacher_feat, input_hw))
         size = student.grid(input_hw) if student.kind == 'tokens' \
             else student_feat.shape[-2:]
-        feat_map = self._align(j, resize_map(feat_map, size, self.resize))
+        if str(j) in self.resizers:  # then exactly to size (odd sizes)
+            feat_map = resize_map(self.resizers[str(j)](feat_map), size,
+                                  'bilinear')
+        else:
+            feat_map = resize_map(feat_map, size, self.resize)
         extra = None
         if student.extra_tokens == teacher.extra_tokens:
             extra = self._align(j, teacher.extra(teacher_feat), tokens=True)
