@@ -127,9 +127,10 @@ THREE = STAGES[:3]
      "The student neck receives the outputs of ['backbone.layer4'], which "
      'end no block'),
     ('model = dict(teacher=dict(neck=dict(in_channels=[64, 128, 256, 256])))',
-     'The teacher neck (FPN) expects inputs of widths in_channels=[64, 128, '
-     '256, 256], but the backbone returns 4 stage outputs of widths [64, '
-     '128, 256, 512]'),
+     "The teacher neck (FPN, in_channels=[64, 128, 256, 256]) fails on the "
+     "backbone's 4 stage outputs of widths [64, 128, 256, 512] (from "
+     "['backbone.layer1', 'backbone.layer2', 'backbone.layer3', "
+     "'backbone.layer4'])"),
     ('model = dict(teacher=dict(bbox_head=dict(num_classes=3)))',
      'different numbers of classes (bbox_head.num_classes: student 80, '
      'teacher 3)'),
@@ -196,3 +197,31 @@ def test_student_loss_keys_of_one_and_two_stage_detectors(tmp_path,
         'acc', 'loss_bbox', 'loss_cls', 'loss_rpn_bbox', 'loss_rpn_cls']
     assert student_loss_keys(detector.student, (3, 64, 64)) == [
         'loss_cls', 'loss_bbox']
+
+
+R50_LAST_THREE = dict(backbone=dict(out_indices=(1, 2, 3)),
+                      neck=dict(in_channels=[512, 1024, 2048]))
+
+
+@pytest.mark.parametrize('cfg_path, overrides, expected', [
+    ('retinanet/retinanet_r50_fpn_1x_coco.py', {}, STAGES),
+    ('retinanet/retinanet_r50_fpn_1x_coco.py', R50_LAST_THREE, STAGES[1:]),
+    ('yolo/yolov3_d53_8xb8-320-273e_coco.py', {}, [
+        'backbone.conv_res_block3', 'backbone.conv_res_block4',
+        'backbone.conv_res_block5']),
+    ('rtmdet/rtmdet_s_8xb32-300e_coco.py', {},
+     ['backbone.stage2', 'backbone.stage3', 'backbone.stage4']),
+    ('yolox/yolox_s_8xb8-300e_coco.py', {},
+     ['backbone.stage2', 'backbone.stage3', 'backbone.stage4']),
+    ('detr/detr_r50_8xb2-500e_coco.py', {}, ['backbone.layer4']),
+])
+def test_neck_inputs_are_the_stages_the_backbone_returns(
+        cfg_path, overrides, expected):
+    from mmengine.registry import DefaultScope, MODELS
+
+    from mmstablekd.models.blocks.detection import neck_inputs
+    from mmstablekd.models.model_config import resolve_model_cfg
+    with DefaultScope.overwrite_default_scope('mmdet'):
+        model = MODELS.build(resolve_model_cfg(
+            dict(cfg_path=f'mmdet::{cfg_path}', **overrides)))
+    assert neck_inputs(model, (3, 64, 64)) == expected
