@@ -2,10 +2,8 @@
 detection issue): the neck's tuple input is fed per stage output."""
 import pytest
 import torch
-from mmdet.structures import DetDataSample
-from mmengine.structures import InstanceData
 
-from conftest import build_model, write_config
+from conftest import build_model, detection_batch, write_config
 from mmengine.config import Config
 
 STAGES = ['backbone.layer1', 'backbone.layer2', 'backbone.layer3',
@@ -33,21 +31,6 @@ def detector(tmp_path_factory):
     return build_model(Config.fromfile(path)).train()
 
 
-def _batch(n=2, size=64):
-    samples = []
-    for _ in range(n):
-        s = DetDataSample(metainfo=dict(
-            img_shape=(size, size), ori_shape=(size, size),
-            pad_shape=(size, size), batch_input_shape=(size, size),
-            scale_factor=(1., 1.)))
-        s.gt_instances = InstanceData(
-            bboxes=torch.tensor([[8., 8., 40., 48.]]),
-            labels=torch.tensor([3]))
-        samples.append(s)
-    torch.manual_seed(0)
-    return torch.rand(n, 3, size, size), samples
-
-
 def _reached(model, loss):
     loss = sum(loss) if isinstance(loss, list) else loss
     params = {n: p for n, p in model.student.named_parameters()
@@ -65,7 +48,7 @@ def test_neck_consumes_every_stage_output_in_the_last_block(detector):
 
 def test_decomposed_detector_groups_are_isolated(detector):
     detector.set_groups([[0], [1], [2], [3], [4]])
-    losses = detector.loss(*_batch())
+    losses = detector.loss(*detection_batch())
     # detection losses keep MMDetection's names and reach only neck + head
     assert _reached(detector, losses['loss_cls']) == {
         'neck.lateral_convs', 'neck.fpn_convs', 'bbox_head.cls_convs',
@@ -79,7 +62,7 @@ def test_decomposed_detector_groups_are_isolated(detector):
 def test_merged_detector_group_trains_the_backbone_through_the_neck(
         detector):
     detector.set_groups([[0, 1, 2, 3, 4]])
-    losses = detector.loss(*_batch())
+    losses = detector.loss(*detection_batch())
     assert {'backbone.layer2', 'backbone.layer3', 'backbone.layer4'} <= \
         _reached(detector, losses['loss_cls'])
 
@@ -89,7 +72,7 @@ def test_half_merged_detector_feeds_the_neck_teacher_and_own_features(
     # groups [0 1] [2 3 4]: the neck receives the teacher's layer1/layer2
     # outputs and the student's own layer3/layer4 outputs
     detector.set_groups([[0, 1], [2, 3, 4]])
-    losses = detector.loss(*_batch())
+    losses = detector.loss(*detection_batch())
     reached = _reached(detector, losses['loss_cls'])
     assert {'backbone.layer3', 'backbone.layer4', 'neck.lateral_convs',
             'bbox_head.retina_cls'} <= reached
@@ -104,7 +87,7 @@ def test_teacher_runs_backbone_and_neck_only(detector):
         lambda *args, name=name: calls.append(name))
         for name in ('backbone', 'neck', 'bbox_head')]
     detector.set_groups([[0], [1], [2], [3], [4]])
-    detector.loss(*_batch())
+    detector.loss(*detection_batch())
     for handle in handles:
         handle.remove()
     assert calls == ['backbone', 'neck']
@@ -154,7 +137,7 @@ def test_fpn_outputs_of_different_lengths_are_an_error_not_truncated(
         tmp_path, 'model = dict(teacher=dict(neck=dict(num_outs=4)))')
     with pytest.raises(ValueError, match=r"output_losses\['neck'\] compares "
                        '5 student tensors with 4 teacher tensors'):
-        model.train().loss(*_batch())
+        model.train().loss(*detection_batch())
 
 
 FASTER_RCNN = f'''
@@ -179,7 +162,7 @@ def test_two_stage_detector_with_alignments_keeps_groups_isolated(tmp_path):
         write_config(tmp_path, FASTER_RCNN))).train()
     assert sorted(model.alignments.by_boundary) == ['0', '1', '2', '3']
     model.set_groups([[0], [1], [2], [3], [4]])
-    losses = model.loss(*_batch())
+    losses = model.loss(*detection_batch())
     for key in ('loss_rpn_cls', 'loss_cls', 'loss_bbox'):
         assert not any(p.startswith('backbone') for p in _reached(
             model, losses[key])), key
