@@ -178,7 +178,10 @@ def test_yolov3_pair_with_its_own_normalisations_is_refused(tmp_path):
     # the teacher, run on the student's batch, would see images it was not
     # trained on
     cfg = _config(tmp_path, 'yolov3_d53_to_mobilenetv2', student_overrides={})
-    with pytest.raises(ValueError,
-                       match='Student and teacher normalise images '
-                       'differently'):
+    with pytest.raises(ValueError) as err:
         build_model(cfg)
+    assert 'Student and teacher normalise images differently' in str(
+        err.value)
+    assert ("give the student the teacher's normalisation (student=dict(..., "
+            'data_preprocessor=dict(mean=[0.0, 0.0, 0.0], std=[255.0, 255.0, '
+            '255.0], bgr_to_rgb=True)))') in str(err.value)

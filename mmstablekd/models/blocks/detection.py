@@ -190,12 +190,16 @@ def _check_same_normalisation(student, teacher) -> None:
             return (f'mean {_values(mean)}, std {_values(std)}, '
                     f'bgr_to_rgb {bgr_to_rgb}')
 
+        mean, std, bgr_to_rgb = theirs
         raise ValueError(
             f'Student and teacher normalise images differently (student: '
             f'{describe(ours)}; teacher: {describe(theirs)}). The teacher '
-            f"runs on the student's preprocessed batch: give the teacher the "
-            f"student's data_preprocessor settings (e.g. a 'pytorch'-style "
-            f"teacher for a 'pytorch'-style student, not a 'caffe' one).")
+            f"runs on the student's preprocessed batch, and its weights "
+            f'expect images normalised its own way: give the student the '
+            f"teacher's normalisation (student=dict(..., data_preprocessor="
+            f'dict(mean={_values(mean)}, std={_values(std)}, bgr_to_rgb='
+            f'{bool(bgr_to_rgb)}))), or distil from a teacher config of the '
+            f"student's style (e.g. 'pytorch', not 'caffe').")
 
 
 def _values(t):
