@@ -152,15 +152,13 @@ def detection_batch(n=2, size=64, masks=False):
     mask = np.zeros((1, size, size), dtype=np.uint8)
     mask[:, 8:48, 8:40] = 1
     mask = dict(masks=BitmapMasks(mask, size, size)) if masks else {}
-    samples = []
-    for _ in range(n):
-        s = DetDataSample(metainfo=dict(
-            img_shape=(size, size), ori_shape=(size, size),
-            pad_shape=(size, size), batch_input_shape=(size, size),
-            scale_factor=(1., 1.)))
-        s.gt_instances = InstanceData(
+    shape = (size, size)
+    meta = dict(img_shape=shape, ori_shape=shape, pad_shape=shape,
+                batch_input_shape=shape, scale_factor=(1., 1.))
+    samples = [
+        DetDataSample(metainfo=meta, gt_instances=InstanceData(
             bboxes=torch.tensor([[8., 8., 40., 48.]]),
-            labels=torch.tensor([3]), **mask)
-        samples.append(s)
+            labels=torch.tensor([3]), **mask)) for _ in range(n)
+    ]
     torch.manual_seed(0)
     return torch.rand(n, 3, size, size), samples

@@ -1,14 +1,17 @@
 """StableKD on detector pairs of the upstream MMDetection zoo (``mmdet::``
-configs as they ship, teachers random, 64x64 images), cut as a careful user
+configs as they ship but for one noted override, teachers random, 64x64
+images), cut as a careful user
 cuts them: after every backbone stage, so that each stage output the neck
 receives ends a block. Each pair: a decomposed step whose groups are
 isolated, an end-to-end step that trains every block, and ``predict``."""
+import copy
+
 import pytest
 import torch
 from mmengine.config import Config
 from mmengine.logging import MessageHub
 
-from conftest import build_model, detection_batch, write_config
+from conftest import build_model, detection_batch
 from mmstablekd.models.algorithms.loss_keys import student_loss_keys
 from mmstablekd.models.blocks.detection import neck_inputs
 
@@ -17,67 +20,52 @@ def _stages(prefix, names):
     return [f'backbone.{prefix}{name}' for name in names]
 
 
+def _pair(teacher, student, teacher_boundaries, student_boundaries=None,
+          **student_overrides):
+    """A StableKD config distilling one ``mmdet::`` config into another,
+    with overrides of the student's model; the student's boundaries default
+    to the teacher's."""
+    return Config(dict(default_scope='mmdet', model=dict(
+        type='mmstablekd.StableKD',
+        student=dict(cfg_path=f'mmdet::{student}', **student_overrides),
+        teacher=dict(cfg_path=f'mmdet::{teacher}'),
+        boundaries=dict(student=student_boundaries or teacher_boundaries,
+                        teacher=teacher_boundaries),
+        probe_input_shape=(3, 64, 64))))
+
+
 RESNET = _stages('layer', '1234')
 CSP = _stages('stage', '1234')  # CSPNeXt (RTMDet) and CSPDarknet (YOLOX)
-# YOLOv3: MobileNetV2's layers 1, 2, 3, 5, 7 end at the strides (2 to 32)
-# where Darknet-53's five residual stages end; the neck takes layers 3, 5
-# and 7. The student takes the teacher's normalisation (pixels / 255)
-# instead of its own ImageNet mean and std: the teacher runs on the
-# student's batch (see test_yolov3_pair_with_its_own_normalisations...).
 PAIRS = {
-    'yolov3_d53_to_mobilenetv2': dict(
-        teacher='yolo/yolov3_d53_8xb8-320-273e_coco.py',
-        student='yolo/yolov3_mobilenetv2_8xb24-320-300e_coco.py',
-        teacher_boundaries=_stages('conv_res_block', '12345'),
-        student_boundaries=_stages('layer', '12357'),
-        student_overrides=dict(data_preprocessor=dict(
-            mean=[0., 0., 0.], std=[255., 255., 255.]))),
-    'rtmdet_l_to_s': dict(
-        teacher='rtmdet/rtmdet_l_8xb32-300e_coco.py',
-        student='rtmdet/rtmdet_s_8xb32-300e_coco.py',
-        teacher_boundaries=CSP, student_boundaries=CSP),
-    'yolox_l_to_s': dict(
-        teacher='yolox/yolox_l_8xb8-300e_coco.py',
-        student='yolox/yolox_s_8xb8-300e_coco.py',
-        teacher_boundaries=CSP, student_boundaries=CSP),
-    'mask_rcnn_r101_to_r50': dict(
-        teacher='mask_rcnn/mask-rcnn_r101_fpn_1x_coco.py',
-        student='mask_rcnn/mask-rcnn_r50_fpn_1x_coco.py',
-        teacher_boundaries=RESNET, student_boundaries=RESNET),
-    'detr_r101_to_r50': dict(
-        teacher='detr/detr_r101_8xb2-500e_coco.py',
-        student='detr/detr_r50_8xb2-500e_coco.py',
-        teacher_boundaries=RESNET, student_boundaries=RESNET),
+    # MobileNetV2's layers 1, 2, 3, 5, 7 end at the strides (2 to 32) where
+    # Darknet-53's five residual stages end; the neck takes layers 3, 5, 7.
+    # The student takes the teacher's normalisation (pixels / 255) instead
+    # of its ImageNet mean and std, as the refusal below asks.
+    'yolov3_d53_to_mobilenetv2': _pair(
+        'yolo/yolov3_d53_8xb8-320-273e_coco.py',
+        'yolo/yolov3_mobilenetv2_8xb24-320-300e_coco.py',
+        _stages('conv_res_block', '12345'), _stages('layer', '12357'),
+        data_preprocessor=dict(mean=[0., 0., 0.], std=[255., 255., 255.])),
+    'rtmdet_l_to_s': _pair('rtmdet/rtmdet_l_8xb32-300e_coco.py',
+                           'rtmdet/rtmdet_s_8xb32-300e_coco.py', CSP),
+    'yolox_l_to_s': _pair('yolox/yolox_l_8xb8-300e_coco.py',
+                          'yolox/yolox_s_8xb8-300e_coco.py', CSP),
+    'mask_rcnn_r101_to_r50': _pair(
+        'mask_rcnn/mask-rcnn_r101_fpn_1x_coco.py',
+        'mask_rcnn/mask-rcnn_r50_fpn_1x_coco.py', RESNET),
+    'detr_r101_to_r50': _pair('detr/detr_r101_8xb2-500e_coco.py',
+                              'detr/detr_r50_8xb2-500e_coco.py', RESNET),
 }
-CONFIG = '''
-_base_ = ['mmdet::{student}']
-custom_imports = dict(imports=['mmstablekd'])
-model = dict(
-    _delete_=True,
-    type='mmstablekd.StableKD',
-    student=dict(cfg_path='mmdet::{student}', **{student_overrides!r}),
-    teacher=dict(cfg_path='mmdet::{teacher}'),
-    boundaries=dict(student={student_boundaries!r},
-                    teacher={teacher_boundaries!r}),
-    probe_input_shape=(3, 64, 64))
-'''
-
-
-def _config(tmp_path, pair, **changes):
-    spec = {'student_overrides': {}, **PAIRS[pair], **changes}
-    return Config.fromfile(write_config(tmp_path, CONFIG.format(**spec)))
 
 
 @pytest.fixture(scope='module', params=list(PAIRS))
-def model(request, tmp_path_factory):
+def model(request):
     # YOLOX's batch resize reads the iteration from the message hub, which
     # a Runner fills in before AlignmentFitHook fits on training batches
     hub = MessageHub.get_current_instance()
     hub.update_info('iter', 0)
     try:
-        return build_model(
-            _config(tmp_path_factory.mktemp(request.param),
-                    request.param)).train()
+        return build_model(copy.deepcopy(PAIRS[request.param])).train()
     finally:
         hub.pop_info('iter')
 
@@ -173,11 +161,12 @@ def test_predict_runs_the_student_alone(model):
                for p in predictions)
 
 
-def test_yolov3_pair_with_its_own_normalisations_is_refused(tmp_path):
+def test_yolov3_pair_with_its_own_normalisations_is_refused():
     # Darknet-53 takes pixels / 255, MobileNetV2 the ImageNet mean and std:
     # the teacher, run on the student's batch, would see images it was not
     # trained on
-    cfg = _config(tmp_path, 'yolov3_d53_to_mobilenetv2', student_overrides={})
+    cfg = copy.deepcopy(PAIRS['yolov3_d53_to_mobilenetv2'])
+    cfg.model.student = dict(cfg_path=cfg.model.student.cfg_path)
     with pytest.raises(ValueError) as err:
         build_model(cfg)
     assert 'Student and teacher normalise images differently' in str(

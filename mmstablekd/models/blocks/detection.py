@@ -5,7 +5,7 @@ head(s). The neck receives several stage outputs at once (a tuple); each of
 them must end a block, so that a last block trained on its own is fed the
 teacher's features only. :func:`check_detector_pair` checks this, and that
 teacher and student see the same normalised image, before anything is
-traced or trained.
+traced or trained; :func:`neck_inputs` names those stage outputs.
 """
 from contextlib import contextmanager
 from typing import List, Sequence, Tuple
@@ -37,10 +37,11 @@ def check_detector_pair(student: nn.Module, teacher: nn.Module,
         input_shape: ``(C, H, W)`` of the dummy image the backbones run on.
 
     Raises:
-        ValueError: a boundary outside the backbone, a neck whose
-            ``in_channels`` do not match the backbone's outputs, a backbone
-            output that the neck receives but no boundary ends, or
-            teacher and student normalising images differently.
+        ValueError: a boundary outside the backbone, a neck that fails on
+            the backbone's outputs (e.g. ``in_channels`` that do not match
+            their widths), a backbone output that the neck receives but no
+            boundary ends, or teacher and student normalising images
+            differently.
     """
     for model, role in ((student, 'student'), (teacher, 'teacher')):
         if is_detector(model):
