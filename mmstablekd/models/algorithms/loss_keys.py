@@ -97,8 +97,8 @@ def check_loss_keys(model) -> None:
     try:
         student = student_loss_keys(model.student, model.probe_input_shape)
     except Exception as err:
-        # e.g. a head that needs annotations the dummy batch lacks (masks):
-        # the other keys are still checked
+        # e.g. a head needing annotations the dummy batch lacks (a
+        # panoptic head's semantic maps): the other keys are still checked
         MMLogger.get_current_instance().warning(
             f'StableKD: the student computes no loss on a dummy batch '
             f'({type(err).__name__}: {err}), so its loss keys are not '
