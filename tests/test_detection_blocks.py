@@ -114,6 +114,10 @@ THREE = STAGES[:3]
      "backbone's 4 stage outputs of widths [64, 128, 256, 512] (from "
      "['backbone.layer1', 'backbone.layer2', 'backbone.layer3', "
      "'backbone.layer4'])"),
+    # FPN asserts one in_channels entry per input
+    ('model = dict(teacher=dict(neck=dict(in_channels=[128, 256, 512])))',
+     "The teacher neck (FPN, in_channels=[128, 256, 512]) fails on the "
+     "backbone's 4 stage outputs of widths [64, 128, 256, 512]"),
     ('model = dict(teacher=dict(bbox_head=dict(num_classes=3)))',
      'different numbers of classes (bbox_head.num_classes: student 80, '
      'teacher 3)'),

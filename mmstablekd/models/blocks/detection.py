@@ -148,7 +148,7 @@ def _check_neck_runs(neck: nn.Module, feats, names: List[str],
     try:
         with _inference(neck):
             neck(feats)
-    except RuntimeError as err:
+    except Exception as err:  # any failure, re-raised with the widths
         widths = [f.shape[1] for f in feats]
         raise ValueError(
             f'The {role} neck ({type(neck).__name__}, in_channels='
