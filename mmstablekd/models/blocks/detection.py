@@ -153,9 +153,9 @@ def _check_neck_runs(neck: nn.Module, feats, names: List[str],
         raise ValueError(
             f'The {role} neck ({type(neck).__name__}, in_channels='
             f'{getattr(neck, "in_channels", None)}) fails on the backbone\'s '
-            f'{len(feats)} stage outputs of widths {widths} (from {names}): '
-            f'{err}. Set the neck\'s in_channels to those widths, in the '
-            f'order it takes them, or change the backbone\'s out_indices.'
+            f'{len(feats)} stage outputs of widths {widths} (from {names}) '
+            f'with {err!r}. Set the neck\'s in_channels to those widths, in '
+            f'the order it takes them, or change the backbone\'s out_indices.'
         ) from err
 
 
