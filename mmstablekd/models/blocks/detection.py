@@ -88,7 +88,7 @@ def _check_backbone_boundaries(model, boundaries: List[str], input_shape,
         get_module(model, path, role)
     feats, producers = _run_backbone(model, input_shape)
     names = _outermost(feats, producers)
-    _check_neck_runs(model.neck, feats, names, role)
+    _check_neck_runs(model, input_shape, feats, names, role)
     unbounded = [name for f, name in zip(feats, names)
                  if not set(producers[id(f)]) & set(boundaries)]
     if unbounded:
@@ -139,15 +139,17 @@ def _outermost(feats, producers) -> List[str]:
     return [producers[id(f)][-1] for f in feats]
 
 
-def _check_neck_runs(neck: nn.Module, feats, names: List[str],
+def _check_neck_runs(model, input_shape, feats, names: List[str],
                      role: str) -> None:
-    """Run the neck on the backbone's outputs. Only a neck that fails is
-    refused: ``in_channels`` is not compared with the widths, since necks
-    take their inputs in their own order (YOLOv3's deepest first) or give
-    one width for all levels."""
+    """Run ``extract_feat`` as the probe will, the backbone being known to
+    run: only a neck that fails on the backbone's outputs is refused, with
+    their widths. ``in_channels`` is not compared with the widths, since
+    necks take their inputs in their own order (YOLOv3's deepest first) or
+    give one width for all levels."""
+    neck = model.neck
     try:
-        with _inference(neck):
-            neck(feats)
+        with _inference(model):
+            model.extract_feat(torch.rand(1, *input_shape))
     except Exception as err:  # any failure, re-raised with the widths
         widths = [f.shape[1] for f in feats]
         raise ValueError(
