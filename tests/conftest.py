@@ -140,3 +140,25 @@ def build_model(cfg, fit_alignments=True):
                                generator=generator, dtype=torch.uint8)
         model.fit_alignments([dict(inputs=list(images))])
     return model
+
+
+def detection_batch(n=2, size=64, masks=False):
+    """``(inputs, data_samples)`` of ``n`` random ``size`` x ``size``
+    images, as a detector's ``loss`` and ``predict`` take them: one box of
+    class 3 each, and its mask with ``masks`` (instance segmentation)."""
+    from mmdet.structures import DetDataSample
+    from mmdet.structures.mask import BitmapMasks
+    from mmengine.structures import InstanceData
+    mask = np.zeros((1, size, size), dtype=np.uint8)
+    mask[:, 8:48, 8:40] = 1
+    mask = dict(masks=BitmapMasks(mask, size, size)) if masks else {}
+    shape = (size, size)
+    meta = dict(img_shape=shape, ori_shape=shape, pad_shape=shape,
+                batch_input_shape=shape, scale_factor=(1., 1.))
+    samples = [
+        DetDataSample(metainfo=meta, gt_instances=InstanceData(
+            bboxes=torch.tensor([[8., 8., 40., 48.]]),
+            labels=torch.tensor([3]), **mask)) for _ in range(n)
+    ]
+    torch.manual_seed(0)
+    return torch.rand(n, 3, size, size), samples

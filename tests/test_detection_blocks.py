@@ -2,10 +2,8 @@
 detection issue): the neck's tuple input is fed per stage output."""
 import pytest
 import torch
-from mmdet.structures import DetDataSample
-from mmengine.structures import InstanceData
 
-from conftest import build_model, write_config
+from conftest import build_model, detection_batch, write_config
 from mmengine.config import Config
 
 STAGES = ['backbone.layer1', 'backbone.layer2', 'backbone.layer3',
@@ -33,21 +31,6 @@ def detector(tmp_path_factory):
     return build_model(Config.fromfile(path)).train()
 
 
-def _batch(n=2, size=64):
-    samples = []
-    for _ in range(n):
-        s = DetDataSample(metainfo=dict(
-            img_shape=(size, size), ori_shape=(size, size),
-            pad_shape=(size, size), batch_input_shape=(size, size),
-            scale_factor=(1., 1.)))
-        s.gt_instances = InstanceData(
-            bboxes=torch.tensor([[8., 8., 40., 48.]]),
-            labels=torch.tensor([3]))
-        samples.append(s)
-    torch.manual_seed(0)
-    return torch.rand(n, 3, size, size), samples
-
-
 def _reached(model, loss):
     loss = sum(loss) if isinstance(loss, list) else loss
     params = {n: p for n, p in model.student.named_parameters()
@@ -65,7 +48,7 @@ def test_neck_consumes_every_stage_output_in_the_last_block(detector):
 
 def test_decomposed_detector_groups_are_isolated(detector):
     detector.set_groups([[0], [1], [2], [3], [4]])
-    losses = detector.loss(*_batch())
+    losses = detector.loss(*detection_batch())
     # detection losses keep MMDetection's names and reach only neck + head
     assert _reached(detector, losses['loss_cls']) == {
         'neck.lateral_convs', 'neck.fpn_convs', 'bbox_head.cls_convs',
@@ -79,7 +62,7 @@ def test_decomposed_detector_groups_are_isolated(detector):
 def test_merged_detector_group_trains_the_backbone_through_the_neck(
         detector):
     detector.set_groups([[0, 1, 2, 3, 4]])
-    losses = detector.loss(*_batch())
+    losses = detector.loss(*detection_batch())
     assert {'backbone.layer2', 'backbone.layer3', 'backbone.layer4'} <= \
         _reached(detector, losses['loss_cls'])
 
@@ -89,7 +72,7 @@ def test_half_merged_detector_feeds_the_neck_teacher_and_own_features(
     # groups [0 1] [2 3 4]: the neck receives the teacher's layer1/layer2
     # outputs and the student's own layer3/layer4 outputs
     detector.set_groups([[0, 1], [2, 3, 4]])
-    losses = detector.loss(*_batch())
+    losses = detector.loss(*detection_batch())
     reached = _reached(detector, losses['loss_cls'])
     assert {'backbone.layer3', 'backbone.layer4', 'neck.lateral_convs',
             'bbox_head.retina_cls'} <= reached
@@ -104,7 +87,7 @@ def test_teacher_runs_backbone_and_neck_only(detector):
         lambda *args, name=name: calls.append(name))
         for name in ('backbone', 'neck', 'bbox_head')]
     detector.set_groups([[0], [1], [2], [3], [4]])
-    detector.loss(*_batch())
+    detector.loss(*detection_batch())
     for handle in handles:
         handle.remove()
     assert calls == ['backbone', 'neck']
@@ -127,9 +110,14 @@ THREE = STAGES[:3]
      "The student neck receives the outputs of ['backbone.layer4'], which "
      'end no block'),
     ('model = dict(teacher=dict(neck=dict(in_channels=[64, 128, 256, 256])))',
-     'The teacher neck (FPN) expects inputs of widths in_channels=[64, 128, '
-     '256, 256], but the backbone returns 4 stage outputs of widths [64, '
-     '128, 256, 512]'),
+     "The teacher neck (FPN, in_channels=[64, 128, 256, 256]) fails on the "
+     "backbone's 4 stage outputs of widths [64, 128, 256, 512] (from "
+     "['backbone.layer1', 'backbone.layer2', 'backbone.layer3', "
+     "'backbone.layer4'])"),
+    # FPN asserts one in_channels entry per input
+    ('model = dict(teacher=dict(neck=dict(in_channels=[128, 256, 512])))',
+     "The teacher neck (FPN, in_channels=[128, 256, 512]) fails on the "
+     "backbone's 4 stage outputs of widths [64, 128, 256, 512]"),
     ('model = dict(teacher=dict(bbox_head=dict(num_classes=3)))',
      'different numbers of classes (bbox_head.num_classes: student 80, '
      'teacher 3)'),
@@ -153,7 +141,7 @@ def test_fpn_outputs_of_different_lengths_are_an_error_not_truncated(
         tmp_path, 'model = dict(teacher=dict(neck=dict(num_outs=4)))')
     with pytest.raises(ValueError, match=r"output_losses\['neck'\] compares "
                        '5 student tensors with 4 teacher tensors'):
-        model.train().loss(*_batch())
+        model.train().loss(*detection_batch())
 
 
 FASTER_RCNN = f'''
@@ -178,7 +166,7 @@ def test_two_stage_detector_with_alignments_keeps_groups_isolated(tmp_path):
         write_config(tmp_path, FASTER_RCNN))).train()
     assert sorted(model.alignments.by_boundary) == ['0', '1', '2', '3']
     model.set_groups([[0], [1], [2], [3], [4]])
-    losses = model.loss(*_batch())
+    losses = model.loss(*detection_batch())
     for key in ('loss_rpn_cls', 'loss_cls', 'loss_bbox'):
         assert not any(p.startswith('backbone') for p in _reached(
             model, losses[key])), key
@@ -196,3 +184,31 @@ def test_student_loss_keys_of_one_and_two_stage_detectors(tmp_path,
         'acc', 'loss_bbox', 'loss_cls', 'loss_rpn_bbox', 'loss_rpn_cls']
     assert student_loss_keys(detector.student, (3, 64, 64)) == [
         'loss_cls', 'loss_bbox']
+
+
+R50_LAST_THREE = dict(backbone=dict(out_indices=(1, 2, 3)),
+                      neck=dict(in_channels=[512, 1024, 2048]))
+
+
+@pytest.mark.parametrize('cfg_path, overrides, expected', [
+    ('retinanet/retinanet_r50_fpn_1x_coco.py', {}, STAGES),
+    ('retinanet/retinanet_r50_fpn_1x_coco.py', R50_LAST_THREE, STAGES[1:]),
+    ('yolo/yolov3_d53_8xb8-320-273e_coco.py', {}, [
+        'backbone.conv_res_block3', 'backbone.conv_res_block4',
+        'backbone.conv_res_block5']),
+    ('rtmdet/rtmdet_s_8xb32-300e_coco.py', {},
+     ['backbone.stage2', 'backbone.stage3', 'backbone.stage4']),
+    ('yolox/yolox_s_8xb8-300e_coco.py', {},
+     ['backbone.stage2', 'backbone.stage3', 'backbone.stage4']),
+    ('detr/detr_r50_8xb2-500e_coco.py', {}, ['backbone.layer4']),
+])
+def test_neck_inputs_are_the_stages_the_backbone_returns(
+        cfg_path, overrides, expected):
+    from mmengine.registry import DefaultScope, MODELS
+
+    from mmstablekd.models.blocks.detection import neck_inputs
+    from mmstablekd.models.model_config import resolve_model_cfg
+    with DefaultScope.overwrite_default_scope('mmdet'):
+        model = MODELS.build(resolve_model_cfg(
+            dict(cfg_path=f'mmdet::{cfg_path}', **overrides)))
+    assert neck_inputs(model, (3, 64, 64)) == expected

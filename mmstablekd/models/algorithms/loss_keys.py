@@ -20,9 +20,9 @@ def student_loss_keys(student: nn.Module,
     """The keys of ``student.loss`` (e.g. ``['loss']`` for an MMPretrain
     classifier, ``['loss_cls', 'loss_bbox']`` for a RetinaNet), from one
     forward pass on a dummy batch of ``input_shape = (C, H, W)`` images with
-    one label (classifiers) or one box (detectors) each. Eval mode, no
-    gradient, and random states restored: building the model is unchanged
-    by it."""
+    one label (classifiers) or one box (detectors; with its mask for
+    instance segmentation) each. Eval mode, no gradient, and random states
+    restored: building the model is unchanged by it."""
     was_training = student.training
     states = random.getstate(), np.random.get_state()
     try:
@@ -44,7 +44,13 @@ def _dummy_samples(student: nn.Module, input_shape: Sequence[int]) -> list:
         from mmpretrain.structures import DataSample
         return [DataSample().set_gt_label(0) for _ in range(BATCH)]
     from mmdet.structures import DetDataSample
+    from mmdet.structures.mask import BitmapMasks
     from mmengine.structures import InstanceData
+    masks = {}
+    if student.with_mask:  # instance segmentation: the box's mask
+        mask = np.zeros((1, height, width), dtype=np.uint8)
+        mask[:, :height // 2, :width // 2] = 1
+        masks['masks'] = BitmapMasks(mask, height, width)
     samples = []
     for _ in range(BATCH):
         sample = DetDataSample(metainfo=dict(
@@ -53,7 +59,7 @@ def _dummy_samples(student: nn.Module, input_shape: Sequence[int]) -> list:
             scale_factor=(1.0, 1.0)))
         sample.gt_instances = InstanceData(
             bboxes=torch.tensor([[0.0, 0.0, width / 2, height / 2]]),
-            labels=torch.tensor([0]))
+            labels=torch.tensor([0]), **masks)
         samples.append(sample)
     return samples
 
@@ -91,8 +97,8 @@ def check_loss_keys(model) -> None:
     try:
         student = student_loss_keys(model.student, model.probe_input_shape)
     except Exception as err:
-        # e.g. a head that needs annotations the dummy batch lacks (masks):
-        # the other keys are still checked
+        # e.g. a head needing annotations the dummy batch lacks (a
+        # panoptic head's semantic maps): the other keys are still checked
         MMLogger.get_current_instance().warning(
             f'StableKD: the student computes no loss on a dummy batch '
             f'({type(err).__name__}: {err}), so its loss keys are not '

@@ -5,8 +5,9 @@ head(s). The neck receives several stage outputs at once (a tuple); each of
 them must end a block, so that a last block trained on its own is fed the
 teacher's features only. :func:`check_detector_pair` checks this, and that
 teacher and student see the same normalised image, before anything is
-traced or trained.
+traced or trained; :func:`neck_inputs` names those stage outputs.
 """
+from contextlib import contextmanager
 from typing import List, Sequence, Tuple
 
 import torch
@@ -36,10 +37,11 @@ def check_detector_pair(student: nn.Module, teacher: nn.Module,
         input_shape: ``(C, H, W)`` of the dummy image the backbones run on.
 
     Raises:
-        ValueError: a boundary outside the backbone, a neck whose
-            ``in_channels`` do not match the backbone's outputs, a backbone
-            output that the neck receives but no boundary ends, or
-            teacher and student normalising images differently.
+        ValueError: a boundary outside the backbone, a neck that fails on
+            the backbone's outputs (e.g. ``in_channels`` that do not match
+            their widths), a backbone output that the neck receives but no
+            boundary ends, or teacher and student normalising images
+            differently.
     """
     for model, role in ((student, 'student'), (teacher, 'teacher')):
         if is_detector(model):
@@ -48,6 +50,28 @@ def check_detector_pair(student: nn.Module, teacher: nn.Module,
                                        fed=role == 'student')
     if is_detector(student) and is_detector(teacher):
         _check_same_normalisation(student, teacher)
+
+
+def neck_inputs(model: nn.Module, input_shape: Tuple[int, ...]) -> List[str]:
+    """The backbone outputs a detector's neck receives, as module paths.
+
+    Each is the outermost backbone module that returned the tensor (a
+    stage, e.g. ``backbone.layer4``, not its last layer; ``'backbone'``
+    for a tensor the backbone computed itself), in forward order. Every one
+    of them must end a block.
+
+    Args:
+        model: an MMDetection detector.
+        input_shape: ``(C, H, W)`` of the dummy image the backbone runs on.
+
+    Returns:
+        list[str]: e.g. ``['backbone.layer2', 'backbone.layer3',
+        'backbone.layer4']`` for a ResNet with ``out_indices=(1, 2, 3)``.
+    """
+    feats, producers = _run_backbone(model, input_shape)
+    order = list(producers)  # ids in the order the tensors were returned
+    return _outermost(sorted(feats, key=lambda f: order.index(id(f))),
+                      producers)
 
 
 def _check_backbone_boundaries(model, boundaries: List[str], input_shape,
@@ -66,20 +90,8 @@ def _check_backbone_boundaries(model, boundaries: List[str], input_shape,
     for path in boundaries:  # unknown paths: name the closest ones
         get_module(model, path, role)
     feats, producers = _run_backbone(model, input_shape)
-    # the outermost module that returned each output, e.g. backbone.layer4
-    names = [producers[id(f)][-1] for f in feats]
-    widths = [f.shape[1] for f in feats]
-    neck = model.neck
-    in_channels = getattr(neck, 'in_channels', None)
-    if isinstance(in_channels, int):
-        in_channels = [in_channels]
-    if in_channels is not None and list(in_channels) != widths:
-        raise ValueError(
-            f'The {role} neck ({type(neck).__name__}) expects inputs of '
-            f'widths in_channels={list(in_channels)}, but the backbone '
-            f'returns {len(feats)} stage outputs of widths {widths} (from '
-            f'{names}). Set neck.in_channels={widths}, or the backbone\'s '
-            f'out_indices.')
+    names = _outermost(feats, producers)
+    _check_neck_runs(model, input_shape, feats, names, role)
     unbounded = [name for f, name in zip(feats, names)
                  if not set(producers[id(f)]) & set(boundaries)]
     if unbounded and fed:
@@ -112,19 +124,56 @@ def _run_backbone(model, input_shape):
         m.register_forward_hook(record(f'backbone.{name}'))
         for name, m in model.backbone.named_modules() if name
     ]
-    was_training = model.training
-    model.eval()
     try:
-        with torch.no_grad():
+        with _inference(model):
             feats = model.backbone(torch.rand(1, *input_shape))
     finally:
-        model.train(was_training)
         for handle in handles:
             handle.remove()
     feats = tuple(feats) if isinstance(feats, Sequence) else (feats, )
     for f in feats:
         producers.setdefault(id(f), ['backbone'])
     return feats, producers
+
+
+def _outermost(feats, producers) -> List[str]:
+    """For each backbone output, the outermost module that returned it (a
+    stage such as ``backbone.layer4`` rather than its last layer)."""
+    return [producers[id(f)][-1] for f in feats]
+
+
+def _check_neck_runs(model, input_shape, feats, names: List[str],
+                     role: str) -> None:
+    """Run ``extract_feat`` as the probe will, the backbone being known to
+    run: only a neck that fails on the backbone's outputs is refused, with
+    their widths. ``in_channels`` is not compared with the widths, since
+    necks take their inputs in their own order (YOLOv3's deepest first) or
+    give one width for all levels."""
+    neck = model.neck
+    try:
+        with _inference(model):
+            model.extract_feat(torch.rand(1, *input_shape))
+    except Exception as err:  # any failure, re-raised with the widths
+        widths = [f.shape[1] for f in feats]
+        raise ValueError(
+            f'The {role} neck ({type(neck).__name__}, in_channels='
+            f'{getattr(neck, "in_channels", None)}) fails on the backbone\'s '
+            f'{len(feats)} stage outputs of widths {widths} (from {names}) '
+            f'with {err!r}. Set the neck\'s in_channels to those widths, in '
+            f'the order it takes them, or change the backbone\'s out_indices.'
+        ) from err
+
+
+@contextmanager
+def _inference(model: nn.Module):
+    """Eval mode and no grad for a dummy pass; the mode is restored."""
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            yield
+    finally:
+        model.train(was_training)
 
 
 def _check_same_normalisation(student, teacher) -> None:
@@ -147,12 +196,16 @@ def _check_same_normalisation(student, teacher) -> None:
             return (f'mean {_values(mean)}, std {_values(std)}, '
                     f'bgr_to_rgb {bgr_to_rgb}')
 
+        mean, std, bgr_to_rgb = theirs
         raise ValueError(
             f'Student and teacher normalise images differently (student: '
             f'{describe(ours)}; teacher: {describe(theirs)}). The teacher '
-            f"runs on the student's preprocessed batch: give the teacher the "
-            f"student's data_preprocessor settings (e.g. a 'pytorch'-style "
-            f"teacher for a 'pytorch'-style student, not a 'caffe' one).")
+            f"runs on the student's preprocessed batch, and its weights "
+            f'expect images normalised its own way: give the student the '
+            f"teacher's normalisation (student=dict(..., data_preprocessor="
+            f'dict(mean={_values(mean)}, std={_values(std)}, bgr_to_rgb='
+            f'{bool(bgr_to_rgb)}))), or distil from a teacher config of the '
+            f"student's style (e.g. 'pytorch', not 'caffe').")
 
 
 def _values(t):

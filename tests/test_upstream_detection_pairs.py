@@ -1,0 +1,186 @@
+"""StableKD on detector pairs of the upstream MMDetection zoo (``mmdet::``
+configs as they ship but for one noted override, teachers random, 64x64
+images), cut as a careful user
+cuts them: after every backbone stage, so that each stage output the neck
+receives ends a block. Each pair: a decomposed step whose groups are
+isolated, an end-to-end step that trains every block, and ``predict``."""
+import copy
+
+import pytest
+import torch
+from mmengine.config import Config
+from mmengine.logging import MessageHub
+
+from conftest import build_model, detection_batch
+from mmstablekd.models.algorithms.loss_keys import student_loss_keys
+from mmstablekd.models.blocks.detection import neck_inputs
+
+
+def _stages(prefix, names):
+    return [f'backbone.{prefix}{name}' for name in names]
+
+
+def _pair(teacher, student, teacher_boundaries, student_boundaries=None,
+          **student_overrides):
+    """A StableKD config distilling one ``mmdet::`` config into another,
+    with overrides of the student's model; the student's boundaries default
+    to the teacher's."""
+    return Config(dict(default_scope='mmdet', model=dict(
+        type='mmstablekd.StableKD',
+        student=dict(cfg_path=f'mmdet::{student}', **student_overrides),
+        teacher=dict(cfg_path=f'mmdet::{teacher}'),
+        boundaries=dict(student=student_boundaries or teacher_boundaries,
+                        teacher=teacher_boundaries),
+        probe_input_shape=(3, 64, 64))))
+
+
+RESNET = _stages('layer', '1234')
+CSP = _stages('stage', '1234')  # CSPNeXt (RTMDet) and CSPDarknet (YOLOX)
+PAIRS = {
+    # MobileNetV2's layers 1, 2, 3, 5, 7 end at the strides (2 to 32) where
+    # Darknet-53's five residual stages end; the neck takes layers 3, 5, 7.
+    # The student takes the teacher's normalisation (pixels / 255) instead
+    # of its ImageNet mean and std, as the refusal below asks.
+    'yolov3_d53_to_mobilenetv2': _pair(
+        'yolo/yolov3_d53_8xb8-320-273e_coco.py',
+        'yolo/yolov3_mobilenetv2_8xb24-320-300e_coco.py',
+        _stages('conv_res_block', '12345'), _stages('layer', '12357'),
+        data_preprocessor=dict(mean=[0., 0., 0.], std=[255., 255., 255.])),
+    'rtmdet_l_to_s': _pair('rtmdet/rtmdet_l_8xb32-300e_coco.py',
+                           'rtmdet/rtmdet_s_8xb32-300e_coco.py', CSP),
+    'yolox_l_to_s': _pair('yolox/yolox_l_8xb8-300e_coco.py',
+                          'yolox/yolox_s_8xb8-300e_coco.py', CSP),
+    'mask_rcnn_r101_to_r50': _pair(
+        'mask_rcnn/mask-rcnn_r101_fpn_1x_coco.py',
+        'mask_rcnn/mask-rcnn_r50_fpn_1x_coco.py', RESNET),
+    'detr_r101_to_r50': _pair('detr/detr_r101_8xb2-500e_coco.py',
+                              'detr/detr_r50_8xb2-500e_coco.py', RESNET),
+}
+
+
+@pytest.fixture(scope='module', params=list(PAIRS))
+def model(request):
+    # YOLOX's batch resize reads the iteration from the message hub, which
+    # a Runner fills in before AlignmentFitHook fits on training batches
+    hub = MessageHub.get_current_instance()
+    hub.update_info('iter', 0)
+    try:
+        return build_model(copy.deepcopy(PAIRS[request.param])).train()
+    finally:
+        hub.pop_info('iter')
+
+
+def _block_of(model, name):
+    """The block of a student parameter, by the spec: a backbone stage
+    belongs to the block of the first boundary at or after it (stages in
+    registration order); everything after the backbone to the last block."""
+    top, _, rest = name.partition('.')
+    if top != 'backbone':
+        return model.num_blocks - 1
+    stage = f"backbone.{rest.split('.')[0]}"
+    children = [f'backbone.{n}' for n, _ in
+                model.student.backbone.named_children()]
+    before = children[:children.index(stage)]
+    return len(set(before) & set(model.student_plan.boundaries))
+
+
+def _reached(model, loss):
+    """Blocks of the student whose parameters get a non-zero gradient."""
+    if not loss.requires_grad:  # computed by frozen parameters only
+        return set()
+    params = {n: p for n, p in model.student.named_parameters()
+              if p.requires_grad}
+    grads = torch.autograd.grad(loss, list(params.values()),
+                                allow_unused=True, retain_graph=True)
+    return {_block_of(model, n) for n, g in zip(params, grads)
+            if g is not None and g.abs().sum() > 0}
+
+
+def _trainable_blocks(model):
+    return {_block_of(model, n) for n, p in model.student.named_parameters()
+            if p.requires_grad}
+
+
+def _batch(model):
+    return detection_batch(masks=model.student.with_mask)
+
+
+def _sum(values):
+    """A loss value is a tensor or, in MMDetection, a list per level."""
+    return sum(sum(v) if isinstance(v, list) else v for v in values)
+
+
+def test_every_stage_output_the_neck_receives_ends_a_block(model):
+    for network, plan in ((model.student, model.student_plan),
+                          (model.teacher, model.teacher_plan)):
+        received = [plan.boundaries.index(p)
+                    for p in neck_inputs(network, (3, 64, 64))]
+        assert plan.consumers['neck'].boundaries == received
+
+
+def test_student_loss_keys_are_known_at_build(model):
+    # what StableKD checks for collisions with the distillation losses
+    with torch.no_grad():
+        keys = list(model.student.loss(*_batch(model)))
+    assert student_loss_keys(model.student, model.probe_input_shape) == keys
+
+
+def test_decomposed_step_trains_each_block_by_its_own_losses_only(model):
+    model.set_groups([[j] for j in range(model.num_blocks)])
+    losses = model.loss(*_batch(model))
+    trainable = _trainable_blocks(model)
+    for j in range(model.num_blocks - 1):
+        assert _reached(model, losses[f'loss_feat_b{j}']) == {j} & trainable
+    task = _sum(v for k, v in losses.items()
+                if 'loss' in k and not k.startswith('loss_feat_b'))
+    assert _reached(model, task) == {model.num_blocks - 1}
+
+
+def test_end_to_end_step_updates_every_block(model):
+    model.set_groups([list(range(model.num_blocks))])
+    losses = model.loss(*_batch(model))
+    assert not any(k.startswith('loss_feat_b') for k in losses)
+    total, _ = model.parse_losses(losses)
+    optimizer = torch.optim.SGD(model.parameters(), lr=1e-3)
+    total.backward()
+    stepped = {n: p.detach().clone() for n, p in
+               model.student.named_parameters() if p.grad is not None
+               and p.grad.abs().sum() > 0}
+    optimizer.step()
+    optimizer.zero_grad()
+    params = dict(model.student.named_parameters())
+    changed = {n for n, before in stepped.items()
+               if not torch.equal(params[n], before)}
+    assert {_block_of(model, n) for n in changed} == _trainable_blocks(model)
+    assert all(torch.isfinite(p).all() for p in params.values())
+
+
+def test_predict_runs_the_student_alone(model):
+    ran = []
+    handle = model.teacher.backbone.register_forward_pre_hook(
+        lambda *args: ran.append('teacher'))
+    model.eval()
+    try:
+        with torch.no_grad():
+            predictions = model(*_batch(model), mode='predict')
+    finally:
+        handle.remove()
+        model.train()
+    assert len(predictions) == 2 and not ran
+    assert all(p.pred_instances.bboxes.shape[1:] == (4, )
+               for p in predictions)
+
+
+def test_yolov3_pair_with_its_own_normalisations_is_refused():
+    # Darknet-53 takes pixels / 255, MobileNetV2 the ImageNet mean and std:
+    # the teacher, run on the student's batch, would see images it was not
+    # trained on
+    cfg = copy.deepcopy(PAIRS['yolov3_d53_to_mobilenetv2'])
+    cfg.model.student = dict(cfg_path=cfg.model.student.cfg_path)
+    with pytest.raises(ValueError) as err:
+        build_model(cfg)
+    assert 'Student and teacher normalise images differently' in str(
+        err.value)
+    assert ("give the student the teacher's normalisation (student=dict(..., "
+            'data_preprocessor=dict(mean=[0.0, 0.0, 0.0], std=[255.0, 255.0, '
+            '255.0], bgr_to_rgb=True)))') in str(err.value)
