@@ -2,17 +2,18 @@
 configs as they ship but for one noted override, teachers random, 64x64
 images), cut as a careful user
 cuts them: after every backbone stage, so that each stage output the neck
-receives ends a block. Each pair: a decomposed step whose groups are
-isolated, an end-to-end step that trains every block, and ``predict``."""
+receives ends a block. Each pair: ``boundaries='auto'``'s plan, a
+decomposed step whose groups are isolated, an end-to-end step that trains
+every block, and ``predict``."""
 import copy
 
 import pytest
 import torch
 from mmengine.config import Config
-from mmengine.logging import MessageHub
 
 from conftest import build_model, detection_batch
 from mmstablekd.models.algorithms.loss_keys import student_loss_keys
+from mmstablekd.models.blocks import auto_boundaries
 from mmstablekd.models.blocks.detection import neck_inputs
 
 
@@ -55,19 +56,29 @@ PAIRS = {
         'mask_rcnn/mask-rcnn_r50_fpn_1x_coco.py', RESNET),
     'detr_r101_to_r50': _pair('detr/detr_r101_8xb2-500e_coco.py',
                               'detr/detr_r50_8xb2-500e_coco.py', RESNET),
+    # Swin's stages return (downsampled tokens, shape, the stage's tokens,
+    # shape): read at the stage's own tokens, as maps of ResNet's strides
+    'retinanet_swin_t_to_r50': _pair(
+        'swin/retinanet_swin-t-p4-w7_fpn_1x_coco.py',
+        'retinanet/retinanet_r50_fpn_1x_coco.py',
+        _stages('stages.', '0123'), RESNET),
+}
+# what boundaries='auto' gives (teacher, student) where it differs from the
+# boundaries above: the four deepest stride levels; Swin read at the tokens
+# its neck receives (after its output norms)
+AUTO = {
+    'yolov3_d53_to_mobilenetv2': (_stages('conv_res_block', '2345'),
+                                  _stages('layer', '2357')),
+    'retinanet_swin_t_to_r50': (['backbone.stages.0'] +
+                                _stages('norm', '123'), RESNET),
 }
 
 
 @pytest.fixture(scope='module', params=list(PAIRS))
 def model(request):
-    # YOLOX's batch resize reads the iteration from the message hub, which
-    # a Runner fills in before AlignmentFitHook fits on training batches
-    hub = MessageHub.get_current_instance()
-    hub.update_info('iter', 0)
-    try:
-        return build_model(copy.deepcopy(PAIRS[request.param])).train()
-    finally:
-        hub.pop_info('iter')
+    model = build_model(copy.deepcopy(PAIRS[request.param])).train()
+    model.pair = request.param
+    return model
 
 
 def _block_of(model, name):
@@ -113,9 +124,21 @@ def _sum(values):
 def test_every_stage_output_the_neck_receives_ends_a_block(model):
     for network, plan in ((model.student, model.student_plan),
                           (model.teacher, model.teacher_plan)):
-        received = [plan.boundaries.index(p)
-                    for p in neck_inputs(network, (3, 64, 64))]
+        inputs = neck_inputs(network, (3, 64, 64))
+        if inputs == ['backbone'] * len(inputs):
+            # made by the backbone's code (Swin reshapes its normed tokens):
+            # a teacher is only read, its neck never fed
+            assert network is model.teacher
+            continue
+        received = [plan.boundaries.index(p) for p in inputs]
         assert plan.consumers['neck'].boundaries == received
+
+
+def test_auto_boundaries_cut_each_pair_at_its_stages(model):
+    auto = auto_boundaries(model.student, model.teacher, (3, 64, 64))
+    teacher, student = AUTO.get(model.pair, (model.teacher_plan.boundaries,
+                                             model.student_plan.boundaries))
+    assert (auto['teacher'], auto['student']) == (teacher, student)
 
 
 def test_student_loss_keys_are_known_at_build(model):

@@ -422,7 +422,8 @@ class StableKD(BaseModel):
         self.student.eval()
         try:
             for batch in data_batches:
-                data = self.data_preprocessor(batch, True)
+                # no batch augmentation (Mixup, YOLOX's random resize)
+                data = self.data_preprocessor(batch, False)
                 teacher_out = self._run_teacher(
                     data['inputs'], data['data_samples'],
                     [self.teacher_plan.boundaries[j] for j in todo])

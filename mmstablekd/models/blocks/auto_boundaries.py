@@ -25,7 +25,7 @@ from typing import Dict, List, Sequence, Tuple
 
 from torch import nn
 
-from .detection import is_detector
+from .detection import is_detector, neck_inputs
 from .layouts import detect_layout
 from .nested import iter_tensors
 from .probe import trace
@@ -97,9 +97,9 @@ def stride_levels(model: nn.Module, input_shape: Tuple[int, ...],
     if not is_detector(model):
         return levels[:-1]
     # the neck's inputs end blocks, the levels after the deepest one go
-    neck = {paths[j]: layouts[paths[j]].stride
-            for name, c in receivers.items()
-            if name.split('.')[0] == 'neck' for j in c.boundaries}
+    neck = {path: layouts[path].stride
+            for path in neck_inputs(model, input_shape)
+            if layouts.get(path) is not None}
     if not neck:  # the neck's inputs are made by code (e.g. reshaped)
         return levels
     levels = [(s, next((p for p in neck if neck[p] == s), path))
