@@ -26,9 +26,18 @@ from mmstablekd.engine.hooks import RecompositionHook
      'different numbers of classes (head.num_classes: student 4, '
      'teacher 5)'),
     ("model = dict(boundaries=dict(teacher=['backbone.layer1', "
-     "'backbone.layer2', 'backbone.layer3.0']), "
+     "'backbone.layer2', 'backbone.layer3.0']), resize=None, "
      "teacher=dict(backbone=dict(strides=(1, 2, 1, 2))))",
-     'Spatial sizes differ at boundary 2'),
+     "Spatial sizes differ at boundary 2 (student 'backbone.layer3': map "
+     "32x8x8, teacher 'backbone.layer3.0': map 64x16x16) and resize is "
+     'None'),
+    ("model = dict(resize='bicubic')",
+     "resize must be one of ['bilinear', 'nearest', 'conv'], or None (sizes "
+     "must agree), got the string 'bicubic'"),
+    ("model = dict(boundaries=dict(student=['backbone.layer1', "
+     "'backbone.layer2', 'neck']))",
+     "student boundary 'neck' returns a tuple of a tensor of shape (1, 64), "
+     'which holds no feature map (N, C, H, W) or tokens (N, L, C)'),
     ("model = dict(boundaries=dict(student=['backbone.layer1', "
      "'backbone.layer2', 'neck']))",
      "boundary 'neck'"),
