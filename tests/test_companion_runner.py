@@ -1,5 +1,6 @@
 """The companion methods through a real Runner: curricula of losses (also
-across a resume), learned path weights, and every new demo config."""
+across a resume), learned path weights, and every new demo config (also the
+transformer-teacher one)."""
 import copy
 import glob
 import os.path as osp
@@ -199,7 +200,9 @@ DEMO_CONFIGS = [
         'icd-kd_resnet18-w32-w8_digits.py',
         'indistill_resnet18-w32-w8_digits.py',
         'multipath-adaptive_resnet18-w32-w8_digits.py',
-        'stablekd-adaptive_resnet18-w32-w8_digits.py')
+        'stablekd-adaptive_resnet18-w32-w8_digits.py',
+        # a transformer teacher: ViT tokens fed to a CNN student
+        'stablekd_vit-tiny-resnet18-w8_digits.py')
 ]
 
 
@@ -225,6 +228,9 @@ def test_companion_demo_config_trains_through_every_stage(path, tmp_path):
     assert len(log.seen) == iters
     for _, _, losses in log.seen:
         assert losses
+    if osp.basename(path).startswith('stablekd_'):  # decomposed, then e2e
+        assert {f'loss_feat_b{j}' for j in range(3)} <= set(log.seen[0][2])
+        assert log.seen[-1][1] == ((0, 1, 2, 3), )
     params = dict(runner.model.named_parameters())
     assert all(torch.isfinite(p).all() for p in params.values())
     # evaluated at the end: top-1, or retrieval mAP for InDistill
