@@ -38,3 +38,18 @@ def test_a_problem_is_printed_and_fails():
     assert out.returncode == 1
     assert "PROBLEM: The student (ImageClassifier) has no module at " \
         "'backbone.layer9'" in out.stdout
+
+
+def test_auto_boundaries_are_printed_with_layouts_and_the_lines_to_pin_them():
+    out = _run(osp.join(ROOT, 'configs', 'demo',
+                        'stablekd_vit-tiny-resnet18-w8_digits.py'))
+    assert out.returncode == 0, out.stderr
+    assert ('| 0 | backbone.layer1 | map 8x32x32 | backbone.layers.1 | '
+            'tokens 1+64x64 (8x8) | tokens -> map, bilinear resize, '
+            'PCAProjection |') in out.stdout
+    pinned = out.stdout.split('To pin these boundaries in the config:')[1]
+    cfg = Config.fromstring(pinned, '.py')
+    assert cfg.model.boundaries.teacher == [
+        'backbone.layers.1', 'backbone.layers.3', 'backbone.layers.5']
+    assert cfg.model.boundaries.student == [
+        'backbone.layer1', 'backbone.layer2', 'backbone.layer3']
