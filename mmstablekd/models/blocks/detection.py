@@ -7,13 +7,13 @@ teacher's features only. :func:`check_detector_pair` checks this, and that
 teacher and student see the same normalised image, before anything is
 traced or trained; :func:`neck_inputs` names those stage outputs.
 """
-from contextlib import contextmanager
 from typing import List, Sequence, Tuple
 
 import torch
 from torch import nn
 
 from .module_paths import get_module
+from .probe import dummy_pass
 
 
 def is_detector(model: nn.Module) -> bool:
@@ -125,7 +125,7 @@ def _run_backbone(model, input_shape):
         for name, m in model.backbone.named_modules() if name
     ]
     try:
-        with _inference(model):
+        with dummy_pass(model):
             feats = model.backbone(torch.rand(1, *input_shape))
     finally:
         for handle in handles:
@@ -151,7 +151,7 @@ def _check_neck_runs(model, input_shape, feats, names: List[str],
     give one width for all levels."""
     neck = model.neck
     try:
-        with _inference(model):
+        with dummy_pass(model):
             model.extract_feat(torch.rand(1, *input_shape))
     except Exception as err:  # any failure, re-raised with the widths
         widths = [f.shape[1] for f in feats]
@@ -162,18 +162,6 @@ def _check_neck_runs(model, input_shape, feats, names: List[str],
             f'with {err!r}. Set the neck\'s in_channels to those widths, in '
             f'the order it takes them, or change the backbone\'s out_indices.'
         ) from err
-
-
-@contextmanager
-def _inference(model: nn.Module):
-    """Eval mode and no grad for a dummy pass; the mode is restored."""
-    was_training = model.training
-    model.eval()
-    try:
-        with torch.no_grad():
-            yield
-    finally:
-        model.train(was_training)
 
 
 def _check_same_normalisation(student, teacher) -> None:

@@ -11,8 +11,9 @@ boundary modules:
   (part of) their input, and the block each consumer belongs to. A student
   block is fed the teacher's feature by swapping its consumers' inputs.
 """
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Set, Tuple
+from typing import Any, Dict, Iterator, List, Set, Tuple
 
 import torch
 from torch import nn
@@ -206,16 +207,26 @@ def trace(model: nn.Module, watched: Dict[str, nn.Module],
         m.register_forward_pre_hook(receive(name), with_kwargs=True)
         for name, m in model.named_modules() if name
     ]
+    try:
+        with dummy_pass(model):
+            model.extract_feat(torch.rand(1, *input_shape))
+    finally:
+        for handle in handles:
+            handle.remove()
+    return Trace(outputs, calls)
+
+
+@contextmanager
+def dummy_pass(model: nn.Module) -> Iterator[None]:
+    """Eval mode and no grad for a dummy forward pass; the mode is
+    restored."""
     was_training = model.training
     model.eval()
     try:
         with torch.no_grad():
-            model.extract_feat(torch.rand(1, *input_shape))
+            yield
     finally:
         model.train(was_training)
-        for handle in handles:
-            handle.remove()
-    return Trace(outputs, calls)
 
 
 def _describe(output: Any) -> str:
