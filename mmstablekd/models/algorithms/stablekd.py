@@ -15,6 +15,7 @@ from ..blocks import OutputRecorder, TeacherFeeding, check_groups, end_to_end
 from ..blocks.input_shape import declared_input_shape
 from ..blocks.module_paths import get_module
 from ..blocks.pair import probe_pair
+from ..blocks.teacher_input import TeacherInput
 from ..blocks.nested import iter_tensors, zip_tensors
 from ..builder import build_component
 from ..model_config import resolve_model_cfg
@@ -147,6 +148,11 @@ class StableKD(BaseModel):
                 'weights. Set teacher_ckpt for a real distillation.')
         self.teacher.requires_grad_(False)
         self.teacher.eval()
+        self.teacher_input = TeacherInput(self.student, self.teacher)
+        if self.teacher_input.active:
+            MMLogger.get_current_instance().info(
+                'StableKD: student and teacher normalise images '
+                'differently; the teacher gets its own normalisation.')
 
         self.probe_input_shape = tuple(
             probe_input_shape
@@ -390,7 +396,8 @@ class StableKD(BaseModel):
             return {}
         with torch.no_grad(), self.teacher_recorder.recording(
                 needed) as outputs:
-            self.teacher(inputs, data_samples, mode='tensor')
+            self.teacher(self.teacher_input(inputs), data_samples,
+                         mode='tensor')
         return outputs
 
     def _boundaries_in_use(self) -> List[int]:

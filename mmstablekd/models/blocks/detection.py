@@ -3,9 +3,10 @@
 Blocks ``0..N-2`` are backbone stages and the last block is the neck and the
 head(s). The neck receives several stage outputs at once (a tuple); each of
 them must end a block, so that a last block trained on its own is fed the
-teacher's features only. :func:`check_detector_pair` checks this, and that
-teacher and student see the same normalised image, before anything is
-traced or trained; :func:`neck_inputs` names those stage outputs.
+teacher's features only. :func:`check_detector_pair` checks this before
+anything is traced or trained; :func:`neck_inputs` names those stage
+outputs. (Where the two detectors normalise images differently, the teacher
+gets its own normalisation: :class:`TeacherInput`.)
 """
 from typing import List, Sequence, Tuple
 
@@ -28,8 +29,7 @@ def is_detector(model: nn.Module) -> bool:
 def check_detector_pair(student: nn.Module, teacher: nn.Module,
                         boundaries: dict,
                         input_shape: Tuple[int, ...]) -> None:
-    """Check a detector pair's boundaries and preprocessing (a no-op for
-    other models).
+    """Check a detector pair's boundaries (a no-op for other models).
 
     Args:
         student, teacher: the two detectors.
@@ -39,17 +39,14 @@ def check_detector_pair(student: nn.Module, teacher: nn.Module,
     Raises:
         ValueError: a boundary outside the backbone, a neck that fails on
             the backbone's outputs (e.g. ``in_channels`` that do not match
-            their widths), a backbone output that the neck receives but no
-            boundary ends, or teacher and student normalising images
-            differently.
+            their widths), or a backbone output that the student's neck
+            receives but no boundary ends.
     """
     for model, role in ((student, 'student'), (teacher, 'teacher')):
         if is_detector(model):
             _check_backbone_boundaries(model, list(boundaries[role]),
                                        input_shape, role,
                                        fed=role == 'student')
-    if is_detector(student) and is_detector(teacher):
-        _check_same_normalisation(student, teacher)
 
 
 def neck_inputs(model: nn.Module, input_shape: Tuple[int, ...]) -> List[str]:
@@ -162,40 +159,3 @@ def _check_neck_runs(model, input_shape, feats, names: List[str],
             f'with {err!r}. Set the neck\'s in_channels to those widths, in '
             f'the order it takes them, or change the backbone\'s out_indices.'
         ) from err
-
-
-def _check_same_normalisation(student, teacher) -> None:
-    """The teacher runs on the student's preprocessed batch, so both must
-    expect the same mean, std and channel order."""
-    def normalisation(model):
-        pre = model.data_preprocessor
-        return (getattr(pre, 'mean', None), getattr(pre, 'std', None),
-                getattr(pre, '_channel_conversion', None))
-
-    ours, theirs = normalisation(student), normalisation(teacher)
-    same = all(
-        (a is None and b is None) or (
-            a is not None and b is not None and torch.equal(
-                torch.as_tensor(a).flatten(), torch.as_tensor(b).flatten()))
-        for a, b in zip(ours, theirs))
-    if not same:
-        def describe(n):
-            mean, std, bgr_to_rgb = n
-            return (f'mean {_values(mean)}, std {_values(std)}, '
-                    f'bgr_to_rgb {bgr_to_rgb}')
-
-        mean, std, bgr_to_rgb = theirs
-        raise ValueError(
-            f'Student and teacher normalise images differently (student: '
-            f'{describe(ours)}; teacher: {describe(theirs)}). The teacher '
-            f"runs on the student's preprocessed batch, and its weights "
-            f'expect images normalised its own way: give the student the '
-            f"teacher's normalisation (student=dict(..., data_preprocessor="
-            f'dict(mean={_values(mean)}, std={_values(std)}, bgr_to_rgb='
-            f'{bool(bgr_to_rgb)}))), or distil from a teacher config of the '
-            f"student's style (e.g. 'pytorch', not 'caffe').")
-
-
-def _values(t):
-    return None if t is None else [round(float(v), 3)
-                                   for v in torch.as_tensor(t).flatten()]
