@@ -121,9 +121,6 @@ THREE = STAGES[:3]
     ('model = dict(teacher=dict(bbox_head=dict(num_classes=3)))',
      'different numbers of classes (bbox_head.num_classes: student 80, '
      'teacher 3)'),
-    ("model = dict(teacher=dict(data_preprocessor=dict(mean=[103.53, 116.28,"
-     " 123.675], std=[1.0, 1.0, 1.0], bgr_to_rgb=False)))",
-     'Student and teacher normalise images differently'),
     # RetinaNet's own classification loss is logged as loss_cls
     ("model = dict(output_losses=dict(cls=dict(student='bbox_head', "
      "teacher='bbox_head', loss=dict(type='FeatureMSELoss'))))",
@@ -133,6 +130,18 @@ def test_bad_detection_config_fails_at_build(tmp_path, extra, message):
     with pytest.raises(ValueError) as err:
         _build_with(tmp_path, extra)
     assert message in str(err.value)
+
+
+def test_a_caffe_style_teacher_gets_its_own_normalisation(tmp_path):
+    # BGR, mean only, against the student's RGB, mean and std
+    model = _build_with(tmp_path, (
+        "model = dict(teacher=dict(data_preprocessor=dict(mean=[103.53, "
+        "116.28, 123.675], std=[1.0, 1.0, 1.0], bgr_to_rgb=False)))"))
+    raw = dict(inputs=[torch.randint(0, 256, (3, 64, 64), dtype=torch.uint8)])
+    student = model.data_preprocessor(raw, False)['inputs']
+    teacher = model.teacher.data_preprocessor(raw, False)['inputs']
+    assert model.teacher_input.swap
+    torch.testing.assert_close(model.teacher_input(student), teacher)
 
 
 def test_fpn_outputs_of_different_lengths_are_an_error_not_truncated(
