@@ -85,8 +85,9 @@ class StableKD(BaseModel):
         resize (str, optional): where the two features' spatial sizes
             differ at a boundary (other strides, tokens against maps), the
             teacher's is resized to the student's: ``'bilinear'``,
-            ``'nearest'`` or ``'conv'`` (a learned :class:`ConvResize`, by
-            integer factors). None makes a size mismatch an error.
+            ``'nearest'`` or ``'conv'`` (a learned :class:`ConvResize` by
+            integer factors, others nearest). None makes a size mismatch an
+            error.
         keep_internal_losses (bool): also apply ``feat_loss`` at boundaries
             inside a group (after blocks are merged). Default: False.
         loss_aggregator (dict, optional): how the distillation losses

@@ -40,8 +40,8 @@ class BoundaryAlignments(nn.Module):
         resize (str, optional): how a teacher map is resized to the student's
             grid after the width alignment: ``'bilinear'`` (antialiased
             when shrinking), ``'nearest'``, or ``'conv'``, a learned
-            :class:`ConvResize` (integer factors). None makes a size
-            mismatch an error.
+            :class:`ConvResize` (by integer factors; other factors are
+            resized ``'nearest'``). None makes a size mismatch an error.
     """
 
     def __init__(self,
@@ -56,7 +56,8 @@ class BoundaryAlignments(nn.Module):
         self.layouts = list(zip(teacher_plan.layouts, student_plan.layouts))
         self.resize = resize
         for j, (t, s) in enumerate(self.layouts):
-            if resize == 'conv' and t.stride != s.stride:
+            if resize == 'conv' and ConvResize.can_resize(t.stride /
+                                                          s.stride):
                 self.resizers[str(j)] = ConvResize(s.channels,
                                                    t.stride / s.stride)
             if resize is None and t.stride != s.stride:
@@ -109,8 +110,9 @@ class BoundaryAlignments(nn.Module):
         if str(j) in self.resizers:  # then exactly to size (odd sizes)
             feat_map = resize_map(self.resizers[str(j)](feat_map), size,
                                   'bilinear')
-        else:
-            feat_map = resize_map(feat_map, size, self.resize)
+        else:  # a learned resize only by integer factors
+            feat_map = resize_map(feat_map, size, 'nearest'
+                                  if self.resize == 'conv' else self.resize)
         extra = None
         if student.extra_tokens == teacher.extra_tokens:
             extra = self._align(j, teacher.extra(teacher_feat), tokens=True)

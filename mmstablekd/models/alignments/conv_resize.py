@@ -24,7 +24,7 @@ class ConvResize(BaseModule):
     def __init__(self, channels: int, factor: float, init_cfg=None) -> None:
         super().__init__(init_cfg=init_cfg)
         step = round(max(factor, 1 / factor))
-        if abs(step - max(factor, 1 / factor)) > 1e-6:
+        if not self.can_resize(factor):
             raise ValueError(
                 f'ConvResize resizes by integer factors, not {factor:g}: '
                 f"use resize='bilinear' for this pair.")
@@ -34,6 +34,12 @@ class ConvResize(BaseModule):
         with torch.no_grad():
             self.conv.weight.fill_(1.0 if factor > 1 else 1.0 / step**2)
             self.conv.bias.zero_()
+
+    @staticmethod
+    def can_resize(factor: float) -> bool:
+        """Whether ``factor`` (not 1) is an integer or the inverse of one."""
+        step = max(factor, 1 / factor)
+        return step > 1 and abs(step - round(step)) < 1e-6
 
     def init_weights(self) -> None:
         """Keep the nearest / average start (no random re-initialisation
