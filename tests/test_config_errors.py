@@ -32,7 +32,7 @@ from mmstablekd.engine.hooks import RecompositionHook
      "32x8x8, teacher 'backbone.layer3.0': map 64x16x16) and resize is "
      'None'),
     ("model = dict(resize='bicubic')",
-     "resize must be one of ['bilinear', 'nearest', 'conv'], or None (sizes "
+     "resize must be one of ['nearest', 'bilinear', 'conv'], or None (sizes "
      "must agree), got the string 'bicubic'"),
     ("model = dict(boundaries=dict(student=['backbone.layer1', "
      "'backbone.layer2', 'neck']))",

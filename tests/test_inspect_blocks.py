@@ -45,7 +45,7 @@ def test_auto_boundaries_are_printed_with_layouts_and_the_lines_to_pin_them():
                         'stablekd_vit-tiny-resnet18-w8_digits.py'))
     assert out.returncode == 0, out.stderr
     assert ('| 0 | backbone.layer1 | map 8x32x32 | backbone.layers.1 | '
-            'tokens 1+64x64 (8x8) | tokens -> map, bilinear resize, '
+            'tokens 1+64x64 (8x8) | tokens -> map, nearest resize, '
             'PCAProjection |') in out.stdout
     pinned = out.stdout.split('To pin these boundaries in the config:')[1]
     cfg = Config.fromstring(pinned, '.py')

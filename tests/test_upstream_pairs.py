@@ -163,9 +163,17 @@ def test_a_cnn_student_is_fed_the_vit_teachers_patches_as_a_map():
     fed = _fed_tensors(model, [[0], [1], [2], [3]])['backbone.layer2']
     aligned = model.alignments.by_boundary['0'](_teacher_map(model))
     assert fed.shape == (2, 64, 16, 16)
-    torch.testing.assert_close(
-        fed, torch.nn.functional.interpolate(
-            aligned, size=(16, 16), mode='bilinear', align_corners=False))
+    # each teacher patch fed to the 4x4 student positions it covers
+    torch.testing.assert_close(fed, aligned.repeat_interleave(
+        4, dim=2).repeat_interleave(4, dim=3))
+
+
+def test_a_bilinear_resize_interpolates_the_teachers_map():
+    model = build_pair(DEIT_S, R18, resize='bilinear')
+    fed = _fed_tensors(model, [[0], [1], [2], [3]])['backbone.layer2']
+    aligned = model.alignments.by_boundary['0'](_teacher_map(model))
+    torch.testing.assert_close(fed, torch.nn.functional.interpolate(
+        aligned, size=(16, 16), mode='bilinear', align_corners=False))
 
 
 def test_strict_sizes_refuse_a_pair_whose_grids_differ():

@@ -84,8 +84,9 @@ class StableKD(BaseModel):
             makes a width mismatch an error.
         resize (str, optional): where the two features' spatial sizes
             differ at a boundary (other strides, tokens against maps), the
-            teacher's is resized to the student's: ``'bilinear'``,
-            ``'nearest'`` or ``'conv'`` (a learned :class:`ConvResize` by
+            teacher's is resized to the student's: ``'nearest'`` (the
+            default, chosen by ``benchmarks/transformer_pairs.py``),
+            ``'bilinear'``, or ``'conv'`` (a learned :class:`ConvResize` by
             integer factors, others nearest). None makes a size mismatch an
             error.
         keep_internal_losses (bool): also apply ``feat_loss`` at boundaries
@@ -116,7 +117,7 @@ class StableKD(BaseModel):
                  task_loss_weight: float = 1.0,
                  task_loss_names: Dict[str, str] = dict(loss='loss_ce'),
                  alignment: Optional[dict] = dict(type='PCAProjection'),
-                 resize: Optional[str] = 'bilinear',
+                 resize: Optional[str] = 'nearest',
                  keep_internal_losses: bool = False,
                  loss_aggregator: Optional[dict] = None,
                  probe_input_shape: Optional[Sequence[int]] = None,

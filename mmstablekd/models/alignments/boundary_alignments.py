@@ -9,7 +9,7 @@ from ..blocks.probe import BlockPlan
 from ..builder import build_component
 from .conv_resize import ConvResize
 
-RESIZE_MODES = ('bilinear', 'nearest', 'conv')
+RESIZE_MODES = ('nearest', 'bilinear', 'conv')
 
 
 class BoundaryAlignments(nn.Module):
@@ -38,8 +38,9 @@ class BoundaryAlignments(nn.Module):
             ``out_channels`` (student). None makes a width mismatch an error.
         teacher_boundaries (list[nn.Module]): the teacher's boundary modules.
         resize (str, optional): how a teacher map is resized to the student's
-            grid after the width alignment: ``'bilinear'`` (antialiased
-            when shrinking), ``'nearest'``, or ``'conv'``, a learned
+            grid after the width alignment: ``'nearest'`` (chosen by
+            ``benchmarks/transformer_pairs.py``), ``'bilinear'``
+            (antialiased when shrinking), or ``'conv'``, a learned
             :class:`ConvResize` (by integer factors; other factors are
             resized ``'nearest'``). None makes a size mismatch an error.
     """
@@ -49,7 +50,7 @@ class BoundaryAlignments(nn.Module):
                  teacher_plan: BlockPlan,
                  alignment: Optional[dict],
                  teacher_boundaries: List[nn.Module],
-                 resize: Optional[str] = 'bilinear') -> None:
+                 resize: Optional[str] = 'nearest') -> None:
         super().__init__()
         self.by_boundary = nn.ModuleDict()
         self.resizers = nn.ModuleDict()
@@ -67,7 +68,7 @@ class BoundaryAlignments(nn.Module):
                     f'{student_plan.describe(j)}, teacher '
                     f'{teacher_plan.boundaries[j]!r}: '
                     f'{teacher_plan.describe(j)}) and resize is None. Set '
-                    f"resize='bilinear', or cut both networks where their "
+                    f"resize='nearest', or cut both networks where their "
                     f'strides agree.')
         widths = zip(student_plan.channels, teacher_plan.channels)
         for j, (c_s, c_t) in enumerate(widths):

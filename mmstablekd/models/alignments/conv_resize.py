@@ -27,7 +27,7 @@ class ConvResize(BaseModule):
         if not self.can_resize(factor):
             raise ValueError(
                 f'ConvResize resizes by integer factors, not {factor:g}: '
-                f"use resize='bilinear' for this pair.")
+                f"use resize='nearest' for this pair.")
         kind = nn.ConvTranspose2d if factor > 1 else nn.Conv2d
         self.conv = kind(channels, channels, step, stride=step,
                          groups=channels)
