@@ -5,6 +5,7 @@ import torch.distributed as dist
 from mmengine.runner import Runner
 
 from mmstablekd.registry import RUNNERS
+from ..stages import hand_over_stages
 from mmstablekd.utils.launch import setup_launcher, teardown_launcher
 
 
@@ -20,7 +21,10 @@ class PortableRunner(Runner):
     this project's tools do: distributed on the CPU with gloo (MMEngine's
     ``pytorch`` launcher would call ``torch.cuda.set_device``),
     ``DistillDataParallel`` for distillation models, ``--amp`` in bfloat16
-    without CUDA. Those scripts end without destroying the process group,
+    without CUDA. It also hands the config's ``recomposition`` (the stages,
+    declared once) to the ``RecompositionHook`` and ``StageCyclicLR`` that
+    do not set ``stages`` (:func:`~mmstablekd.engine.stages.
+    hand_over_stages`). Those scripts end without destroying the process group,
     so after a run that succeeded it is destroyed at interpreter exit (not
     right away: the script may run another loop).
     """
@@ -28,6 +32,7 @@ class PortableRunner(Runner):
     @classmethod
     def from_cfg(cls, cfg) -> 'PortableRunner':
         setup_launcher(cfg)
+        hand_over_stages(cfg)
         return super().from_cfg(cfg)
 
     def train(self):
