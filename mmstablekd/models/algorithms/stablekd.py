@@ -73,9 +73,12 @@ class StableKD(BaseModel):
         alignment (dict, optional): built at each boundary where teacher
             and student widths differ, ``in_channels`` (teacher) ->
             ``out_channels`` (student); see :class:`BoundaryAlignments`.
-            Default: :class:`PCAProjection`, fixed after a fit on training
-            batches (chosen by ``benchmarks/heterogeneous_pairs.py``). None
-            makes a width mismatch an error.
+            The StableKD configs set :class:`PCAProjection`, fixed after a
+            fit on training batches (chosen by
+            ``benchmarks/heterogeneous_pairs.py``). Default: None, nothing
+            is built (a KD baseline never uses an alignment), and a grouping
+            or loss that would use a boundary whose widths differ is an
+            error.
         keep_internal_losses (bool): also apply ``feat_loss`` at boundaries
             inside a group (after blocks are merged). Default: False.
         loss_aggregator (dict, optional): how the distillation losses
@@ -99,7 +102,7 @@ class StableKD(BaseModel):
                  output_losses: Optional[Dict[str, dict]] = None,
                  task_loss_weight: float = 1.0,
                  task_loss_names: Dict[str, str] = dict(loss='loss_ce'),
-                 alignment: Optional[dict] = dict(type='PCAProjection'),
+                 alignment: Optional[dict] = None,
                  keep_internal_losses: bool = False,
                  loss_aggregator: Optional[dict] = None,
                  probe_input_shape: Sequence[int] = (3, 32, 32),
@@ -196,8 +199,13 @@ class StableKD(BaseModel):
         return self._groups
 
     def check_groups(self, groups) -> Tuple[Tuple[int, ...], ...]:
-        """Validate ``groups`` against this model's block count."""
-        return check_groups(groups, self.num_blocks)
+        """Validate ``groups`` against this model's block count and
+        alignments (the boundaries it feeds and supervises)."""
+        groups = check_groups(groups, self.num_blocks)
+        self.alignments.check_usable(
+            set(self.feeding.fed_boundaries(groups))
+            | set(self._group_ends(groups)))
+        return groups
 
     def set_groups(self, groups: Sequence[Sequence[int]]) -> None:
         """Train with ``groups`` from the next forward pass on."""
@@ -224,6 +232,8 @@ class StableKD(BaseModel):
             raise ValueError(
                 f'losses {list(names)} must be a non-empty list of '
                 f'{self.loss_names} (the unknown ones: {unknown}).')
+        self.alignments.check_usable(
+            j for j in range(self.num_blocks - 1) if f'feat_b{j}' in names)
         return names
 
     def set_active_losses(self, names: Optional[Sequence[str]]) -> None:
@@ -252,9 +262,14 @@ class StableKD(BaseModel):
                 j for j in range(self.num_blocks - 1)
                 if f'feat_b{j}' in self._active_losses
             ]
-        if self.keep_internal_losses and len(self._groups) > 1:
+        return self._group_ends(self._groups)
+
+    def _group_ends(self, groups) -> List[int]:
+        """Boundaries ``groups`` supervise by default: every group end but
+        the last (with ``keep_internal_losses``, every boundary)."""
+        if self.keep_internal_losses and len(groups) > 1:
             return list(range(self.num_blocks - 1))
-        return [group[-1] for group in self._groups[:-1]]
+        return [group[-1] for group in groups[:-1]]
 
     def _is_active(self, name: str) -> bool:
         return self._active_losses is None or name in self._active_losses
