@@ -63,6 +63,11 @@ def test_distillation_config_builds(path):
     for hook in hooks:
         for index in range(len(hook.stages)):
             hook._stage(model, index)  # groups and losses fit the model
+        # dist_train.sh works: a schedule that leaves parameters unused
+        # declares find_unused_parameters for MMEngine's DDP
+        if not (cfg.get('model_wrapper_cfg') or {}).get(
+                'find_unused_parameters'):
+            hook._check_all_parameters_used(model)
     for cycle in cycles:  # the learning-rate cycles follow the same stages
         optimizer = torch.optim.SGD(model.parameters(), lr=0.05)
         scheduler = PARAM_SCHEDULERS.build(

@@ -43,8 +43,12 @@ class RecompositionHook(Hook):
 
     Without ``groups`` a stage trains end to end; without ``losses`` it
     trains every loss its grouping implies. Such a stage leaves parameters
-    without gradients, so distributed runs need
-    ``model_wrapper_cfg=dict(find_unused_parameters=True)``.
+    without gradients, as do trainable parts outside the student (learned
+    alignments, loss weights) in the stages that do not use them, so such
+    configs declare ``model_wrapper_cfg=dict(find_unused_parameters=True)``
+    (MMEngine's DDP, also under MMPretrain's and MMDetection's
+    ``dist_train.sh``); a distributed run without it is refused before
+    training.
 
     The grouping is derived from the runner's epoch (or iteration) before
     each one, so a resumed run lands in the stage of the resumed epoch. Every
@@ -107,13 +111,24 @@ class RecompositionHook(Hook):
             except ValueError as err:
                 raise ValueError(
                     f'RecompositionHook stage {index}: {err}') from None
-        if any('losses' in s for s in self.stages) and getattr(
-                runner.model, 'find_unused_parameters', True) is False:
+        if getattr(runner.model, 'find_unused_parameters', True) is False:
+            self._check_all_parameters_used(model)
+
+    def _check_all_parameters_used(self, model) -> None:
+        """Refuse a schedule that leaves trainable parameters without
+        gradients in some stage (DDP without ``find_unused_parameters``
+        stops at the first such iteration)."""
+        why = 'stages that list `losses` train part of the model' if any(
+            'losses' in s for s in self.stages) else (
+                'parameters outside the student (learned alignments, '
+                'connectors, loss weights) train only while their loss is '
+                'active' if model.may_leave_parameters_unused() else None)
+        if why:
             raise ValueError(
-                'RecompositionHook stages that list `losses` leave '
-                'parameters without gradients, which DDP refuses: set '
-                'model_wrapper_cfg=dict(find_unused_parameters=True) in the '
-                'config.')
+                f'RecompositionHook: {why}, which leaves parameters without '
+                f'gradients in some stage, and DDP refuses them: set '
+                f'model_wrapper_cfg=dict(find_unused_parameters=True) in the '
+                f'config.')
 
     def before_train_epoch(self, runner) -> None:
         if self.by_epoch:

@@ -19,14 +19,15 @@ class PortableRunner(Runner):
     ``tools/test.py`` and ``dist_train.sh`` (which call
     ``RUNNERS.build(cfg)`` when a config names a ``runner_type``) run it as
     this project's tools do: distributed on the CPU with gloo (MMEngine's
-    ``pytorch`` launcher would call ``torch.cuda.set_device``),
-    ``DistillDataParallel`` for distillation models, ``--amp`` in bfloat16
-    without CUDA. It also hands the config's ``recomposition`` (the stages,
-    declared once) to the ``RecompositionHook`` and ``StageCyclicLR`` that
-    do not set ``stages`` (:func:`~mmstablekd.engine.stages.
-    hand_over_stages`). Those scripts end without destroying the process group,
-    so after a run that succeeded it is destroyed at interpreter exit (not
-    right away: the script may run another loop).
+    ``pytorch`` launcher would call ``torch.cuda.set_device``; DDP is the
+    config's ``model_wrapper_cfg``, as MMEngine builds it), ``--amp`` in
+    bfloat16 without CUDA. It also hands the config's ``recomposition``
+    (the stages, declared once) to the ``RecompositionHook`` and
+    ``StageCyclicLR`` that do not set ``stages``
+    (:func:`~mmstablekd.engine.stages.hand_over_stages`). Those scripts end
+    without destroying the process group, so after a run that succeeded it
+    is destroyed at interpreter exit (not right away: the script may run
+    another loop).
     """
 
     @classmethod

@@ -245,7 +245,8 @@ class StableKD(BaseModel):
 
     def may_leave_parameters_unused(self) -> bool:
         """Whether some grouping trains without some parameter, so that DDP
-        needs ``find_unused_parameters``: any trainable part outside the
+        needs ``find_unused_parameters`` (checked by ``RecompositionHook``
+        before a distributed run): any trainable part outside the
         student (learned alignments, connectors, loss parts, aggregation
         weights) works only while its loss is active, e.g. an alignment at
         boundary j only while j ends a group, which the end-to-end grouping
