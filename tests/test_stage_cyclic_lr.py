@@ -103,3 +103,18 @@ def test_a_resumed_run_continues_the_same_curve(cls_config):
     assert [i for i, _, _ in resumed] == list(range(6, 18))
     assert [lr for _, lr, _ in resumed] == pytest.approx(
         [lr for _, lr, _ in whole[6:]])
+
+
+def test_cycles_that_do_not_follow_the_stages_are_refused(cls_config):
+    # the hook counts iterations, the cycles other stages in epochs
+    cfg = cls_config(extra=SCHEDULE.format(per_iter=True) + """
+custom_hooks = [dict(type='mmstablekd.AlignmentFitHook', num_batches=2),
+                dict(type='mmstablekd.RecompositionHook', by_epoch=False)]
+param_scheduler = [dict(type='mmstablekd.StageCyclicLR',
+                        stages=[dict(begin=0), dict(begin=2)],
+                        convert_to_iter_based=True)]
+""")
+    with pytest.raises(ValueError, match=r'StageCyclicLR cycles start at '
+                       r'iterations \[0, 12\], but RecompositionHook stages '
+                       r'at \[0, 6, 12\]'):
+        _train(cfg)

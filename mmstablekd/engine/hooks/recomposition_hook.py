@@ -113,6 +113,29 @@ class RecompositionHook(Hook):
                     f'RecompositionHook stage {index}: {err}') from None
         if getattr(runner.model, 'find_unused_parameters', True) is False:
             self._check_all_parameters_used(model)
+        self._check_cycles_follow(runner)
+
+    def _check_cycles_follow(self, runner) -> None:
+        """Refuse learning-rate cycles (``StageCyclicLR``) whose stages
+        start elsewhere than this hook's, e.g. one counting epochs and the
+        other iterations."""
+        per_epoch = len(runner.train_dataloader)
+        ours = [b * per_epoch if self.by_epoch else b for b in self.begins]
+        schedulers = runner.param_schedulers or []
+        if isinstance(schedulers, dict):  # one list per optimizer
+            schedulers = [s for group in schedulers.values() for s in group]
+        for scheduler in schedulers:
+            starts = getattr(scheduler, 'starts', None)
+            if starts is None:
+                continue
+            theirs = [b * per_epoch if scheduler.by_epoch else b
+                      for b in starts[:-1]]
+            if theirs != ours:
+                raise ValueError(
+                    f'{type(scheduler).__name__} cycles start at iterations '
+                    f'{theirs}, but RecompositionHook stages at {ours}: give '
+                    f'both the same stages (the top-level `recomposition`) '
+                    f'and count both in epochs or both in iterations.')
 
     def _check_all_parameters_used(self, model) -> None:
         """Refuse a schedule that leaves trainable parameters without
