@@ -63,10 +63,15 @@ def test_every_stage_starts_at_the_floor_and_rises_to_a_halving_peak(
 
 
 def test_epoch_based_cycles_change_once_per_epoch(cls_config):
-    seen = _train(cls_config(extra=SCHEDULE.format(per_iter=False)))
+    seen = _train(cls_config(extra=SCHEDULE.format(per_iter=False) +
+                             'train_cfg = dict(max_epochs=6)'))
     lrs = [lr for _, lr, _ in seen]
-    # one value per epoch, each stage one epoch long: always the floor
-    assert lrs == pytest.approx([BASE_LR * FLOOR] * 18)
+    # two epochs per stage: the floor, then the (halving) peak, each held
+    # for the 6 iterations of its epoch
+    floor = BASE_LR * FLOOR
+    peaks = [BASE_LR * (FLOOR + (PEAK - FLOOR) * 0.5**k) for k in range(3)]
+    per_epoch = [floor, peaks[0], floor, peaks[1], floor, peaks[2]]
+    assert lrs == pytest.approx([lr for lr in per_epoch for _ in range(6)])
 
 
 def test_moving_a_stage_by_name_moves_its_cycle(cls_config, tmp_path):
