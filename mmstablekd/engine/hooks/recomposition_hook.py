@@ -141,17 +141,19 @@ class RecompositionHook(Hook):
         """Refuse a schedule that leaves trainable parameters without
         gradients in some stage (DDP without ``find_unused_parameters``
         stops at the first such iteration)."""
-        why = 'stages that list `losses` train part of the model' if any(
-            'losses' in s for s in self.stages) else (
-                'parameters outside the student (learned alignments, '
-                'connectors, loss weights) train only while their loss is '
-                'active' if model.may_leave_parameters_unused() else None)
-        if why:
-            raise ValueError(
-                f'RecompositionHook: {why}, which leaves parameters without '
-                f'gradients in some stage, and DDP refuses them: set '
-                f'model_wrapper_cfg=dict(find_unused_parameters=True) in the '
-                f'config.')
+        if any('losses' in s for s in self.stages):
+            why = 'stages that list `losses` train part of the model'
+        elif model.may_leave_parameters_unused():
+            why = ('parameters outside the student (learned alignments, '
+                   'connectors, loss weights) train only while their loss '
+                   'is active')
+        else:
+            return
+        raise ValueError(
+            f'RecompositionHook: {why}, which leaves parameters without '
+            f'gradients in some stage, and DDP refuses them: set '
+            f'model_wrapper_cfg=dict(find_unused_parameters=True) in the '
+            f'config.')
 
     def before_train_epoch(self, runner) -> None:
         if self.by_epoch:
