@@ -8,10 +8,10 @@ _base_ = [
     './kd_resnet18-w32-w8_digits.py',
     '../_base_/recomposition/5blocks_thirds.py',
 ]
-stages = ['backbone.layer1', 'backbone.layer2', 'backbone.layer3',
-          'backbone.layer4']
+# the module paths that cut both networks (block ends)
+resnet_stages = [f'backbone.layer{i}' for i in (1, 2, 3, 4)]
 model = dict(
-    boundaries=dict(student=stages, teacher=stages),
+    boundaries=dict(student=resnet_stages, teacher=resnet_stages),
     # the teacher is 4x wider: its features reach the student's blocks
     # through PCAProjection (benchmarks/heterogeneous_pairs.py)
     alignment=dict(type='PCAProjection'),

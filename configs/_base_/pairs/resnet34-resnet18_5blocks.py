@@ -8,13 +8,11 @@
 _base_ = ['mmpretrain::_base_/default_runtime.py']
 custom_imports = dict(imports=['mmstablekd'])
 
+# the module paths that cut both networks (block ends)
+resnet_stages = [f'backbone.layer{i}' for i in (1, 2, 3, 4)]
 model = dict(
     type='mmstablekd.StableKD',
-    boundaries=dict(
-        student=['backbone.layer1', 'backbone.layer2', 'backbone.layer3',
-                 'backbone.layer4'],
-        teacher=['backbone.layer1', 'backbone.layer2', 'backbone.layer3',
-                 'backbone.layer4']),
+    boundaries=dict(student=resnet_stages, teacher=resnet_stages),
     output_losses=dict(
         kd=dict(
             student='head',
