@@ -43,8 +43,7 @@ SUBSET = [
 ]
 # The demo schedule's milestones (37 and 74 of 184 iterations) as shares of
 # training, so that a run with fewer iterations per epoch keeps them.
-SHARES = ['custom_hooks.0.stages.1.begin=0.2',
-          'custom_hooks.0.stages.2.begin=0.4']
+SHARES = ['recomposition.half.begin=0.2', 'recomposition.merged.begin=0.4']
 # name -> (method, extra options); all at the full budget and data
 RUNS = {
     'student alone': ('student alone', []),
@@ -55,8 +54,7 @@ RUNS = {
 }
 VARIANTS = {
     'StableKD, milestones 10% / 20%': ('StableKD', [
-        'custom_hooks.0.stages.1.begin=0.1',
-        'custom_hooks.0.stages.2.begin=0.2'
+        'recomposition.half.begin=0.1', 'recomposition.merged.begin=0.2'
     ]),
     'StableKD, normalised features': ('StableKD', [
         'model.feat_loss.type=FeatureMSELoss',

@@ -8,25 +8,21 @@ from mmengine.registry import DATASETS as MMENGINE_DATASETS
 from mmengine.registry import HOOKS as MMENGINE_HOOKS
 from mmengine.registry import LOOPS as MMENGINE_LOOPS
 from mmengine.registry import METRICS as MMENGINE_METRICS
-from mmengine.registry import MODEL_WRAPPERS as MMENGINE_MODEL_WRAPPERS
 from mmengine.registry import MODELS as MMENGINE_MODELS
 from mmengine.registry import OPTIM_WRAPPERS as MMENGINE_OPTIM_WRAPPERS
+from mmengine.registry import \
+    PARAM_SCHEDULERS as MMENGINE_PARAM_SCHEDULERS
 from mmengine.registry import RUNNERS as MMENGINE_RUNNERS
 from mmengine.registry import Registry
 
 __all__ = [
-    'MODELS', 'MODEL_WRAPPERS', 'HOOKS', 'DATASETS', 'DATA_SAMPLERS',
-    'METRICS', 'OPTIM_WRAPPERS', 'LOOPS', 'RUNNERS'
+    'MODELS', 'HOOKS', 'DATASETS', 'DATA_SAMPLERS',
+    'METRICS', 'OPTIM_WRAPPERS', 'PARAM_SCHEDULERS', 'LOOPS', 'RUNNERS'
 ]
 
 # algorithms, connectors, losses and loss aggregators
 MODELS = Registry(
     'model', parent=MMENGINE_MODELS, locations=['mmstablekd.models'])
-# DDP that knows when a grouping leaves parameters unused
-MODEL_WRAPPERS = Registry(
-    'model_wrapper',
-    parent=MMENGINE_MODEL_WRAPPERS,
-    locations=['mmstablekd.models'])
 # recomposition, student export
 HOOKS = Registry(
     'hook', parent=MMENGINE_HOOKS, locations=['mmstablekd.engine.hooks'])
@@ -52,3 +48,8 @@ OPTIM_WRAPPERS = Registry(
     'optim_wrapper',
     parent=MMENGINE_OPTIM_WRAPPERS,
     locations=['mmstablekd.engine.optimizers'])
+# learning-rate cycles aligned with the recomposition stages
+PARAM_SCHEDULERS = Registry(
+    'parameter scheduler',
+    parent=MMENGINE_PARAM_SCHEDULERS,
+    locations=['mmstablekd.engine.schedulers'])

@@ -58,7 +58,7 @@ def write_config(tmp_path, text: str, name: str = 'cfg.py') -> str:
 # A StableKD config written the way a user writes one: it inherits a real
 # MMPretrain config (student CIFAR ResNet-18, narrowed to keep tests fast)
 # and takes the teacher from another (CIFAR ResNet-34, wider than the
-# student at every boundary, so adapters are built).
+# student at every boundary, so alignments are built).
 CLS_CONFIG = '''
 _base_ = ['mmpretrain::resnet/resnet18_8xb16_cifar10.py']
 custom_imports = dict(imports=['mmstablekd'])
@@ -75,6 +75,7 @@ model = dict(
         head=dict(num_classes=4, in_channels=128)),
     teacher_ckpt={teacher_ckpt!r},
     boundaries=dict(student={boundaries!r}, teacher={boundaries!r}),
+    alignment=dict(type='PCAProjection'),  # as the StableKD configs set it
     output_losses=dict(kd=dict(student='head', teacher='head',
                                loss=dict(type='KDLoss', temperature=4.0,
                                          loss_weight=0.9))),

@@ -9,9 +9,10 @@ import pytest
 import torch
 from mmengine.config import Config
 from mmengine.hooks import Hook
-from mmengine.runner import Runner
+from mmengine.registry import RUNNERS
 
 from conftest import ROOT
+from mmstablekd.engine.stages import hand_over_stages, stage_list
 
 
 class LossLog(Hook):
@@ -39,7 +40,9 @@ class LossLog(Hook):
 
 
 def _runner(cfg):
-    runner = Runner.from_cfg(cfg)
+    # as tools/train.py builds it: a shipped config's PortableRunner hands
+    # its recomposition stages to the RecompositionHook
+    runner = RUNNERS.build(cfg)
     log = LossLog()
     runner.register_hook(log)
     return runner, log
@@ -211,8 +214,9 @@ def test_companion_demo_config_trains_through_every_stage(path, tmp_path):
     cfg = Config.fromfile(path)
     cfg.model.teacher_ckpt = None
     cfg.work_dir = str(tmp_path)
-    stages = [s for h in cfg.get('custom_hooks', [])
-              for s in h.get('stages', [])]
+    hand_over_stages(cfg)  # the top-level recomposition, if declared
+    stages = [s for h in cfg.get('custom_hooks', []) if 'stages' in h
+              for s in stage_list(h['stages'], h['type'])]
     begins = [s['begin'] for s in stages]
     # past the last stage's begin (shares of training: 2, 4 of 10)
     iters = 10 if any(isinstance(b, float) for b in begins) else \

@@ -20,8 +20,6 @@ from mmstablekd.engine.hooks import RecompositionHook
      "'backbone.layer1', 'backbone.layer3']))",
      'not in forward order; the forward pass reaches them as '
      "['backbone.layer1', 'backbone.layer2', 'backbone.layer3']"),
-    ("model = dict(alignment=None)",
-     'Channel counts differ at boundary 0'),
     ("model = dict(teacher=dict(head=dict(num_classes=5)))",
      'different numbers of classes (head.num_classes: student 4, '
      'teacher 5)'),
@@ -51,6 +49,21 @@ def test_bad_model_config_fails_at_build(cls_config, extra, message):
     assert message in str(err.value)
 
 
+def test_without_alignment_a_grouping_using_differing_widths_is_refused(
+        cls_config):
+    # the KD baseline's set-up: it builds, with no alignment to fit
+    model = build_model(cls_config(extra='model = dict(alignment=None)'),
+                        fit_alignments=False)
+    assert not model.alignments.by_boundary
+    model.set_groups([[0, 1, 2, 3]])
+    with pytest.raises(ValueError, match='Channel counts differ at boundary '
+                       "1 .* and alignment is None.*PCAProjection"):
+        model.set_groups([[0, 1], [2, 3]])
+    with pytest.raises(ValueError, match='Channel counts differ at boundary '
+                       '0'):
+        model.check_losses(['feat_b0'])
+
+
 def test_grouping_that_is_not_an_ordered_partition_is_refused():
     for bad in ([[0], [2], [1], [3]], [[0, 1], [1, 2, 3]], [[0, 1, 2]],
                 [[0], [], [1, 2, 3]], [[0, 2], [1, 3]]):
@@ -66,7 +79,8 @@ def test_grouping_that_is_not_an_ordered_partition_is_refused():
     ([dict(begin=0, groups=[[0], [1], [2], [3]]),
       dict(begin=5, groups=[[0, 1], [2, 3]]),
       dict(begin=3, groups=[[0, 1, 2, 3]])], 'strictly increase'),
-    ([dict(start=0, groups=[[0]])], 'dict(begin=..., groups'),
+    ([dict(start=0, groups=[[0]])], 'non-empty list of dict(begin=...'),
+    (dict(decomposed=dict(groups=[[0]])), 'dict(name=dict(begin=...'),
 ])
 def test_malformed_stages_are_refused(stages, message):
     with pytest.raises(ValueError, match=message.replace('(', r'\(')
@@ -291,7 +305,9 @@ custom_hooks = [dict(type='mmstablekd.RecompositionHook', {})]
      "RecompositionHook by_epoch must be True or False, got the string "
      "'False'"),
     ('stages=dict(begin=0)',
-     'RecompositionHook stages must be a non-empty list of dict(begin=...'),
+     'RecompositionHook stages must be the recomposition schedule: '
+     'dict(name=dict(begin=..., ...), ...)'),
+    ('', 'RecompositionHook stages must be the recomposition schedule'),
 ])
 def test_recomposition_hook_value_of_the_wrong_type_fails_at_build(
         cls_config, arguments, message):

@@ -164,6 +164,7 @@ model = dict(
                  neck=dict(in_channels=[64, 128, 256, 512])),
     teacher={{{{_base_.model}}}},
     boundaries=dict(student={STAGES!r}, teacher={STAGES!r}),
+    alignment=dict(type='PCAProjection'),
     probe_input_shape=(3, 64, 64))
 '''
 

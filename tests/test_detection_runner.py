@@ -59,7 +59,7 @@ test_evaluator = val_evaluator
 STAGES = ['backbone.layer1', 'backbone.layer2', 'backbone.layer3',
           'backbone.layer4']
 # StableKD inheriting the student's config; the teacher is twice as wide
-# (adapters), from another mmdet:: config.
+# (alignments), from another mmdet:: config.
 DISTILL = f'''
 _base_ = ['./student.py']
 custom_imports = dict(imports=['mmstablekd'])
@@ -74,6 +74,7 @@ model = dict(
         bbox_head=dict(num_classes=3, in_channels=16, feat_channels=16,
                        stacked_convs=1)),
     boundaries=dict(student={STAGES!r}, teacher={STAGES!r}),
+    alignment=dict(type='PCAProjection'),
     output_losses=dict(neck=dict(student='neck', teacher='neck',
                                  loss=dict(type='FeatureMSELoss'))),
     probe_input_shape=(3, 64, 64))

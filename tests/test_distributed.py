@@ -96,8 +96,9 @@ def test_two_processes_match_one_with_the_same_global_batch(
         tmp_path, image_folder):
     cfg, cfg_path = _setup(tmp_path, image_folder, SAME_WIDTH)
     ranks = _dist_train(cfg_path, str(tmp_path / 'ddp'), str(tmp_path))
-    assert ranks[0]['wrapper'] == 'DistillDataParallel'
-    assert ranks[0]['find_unused'] is False  # no adapters: nothing unused
+    # MMEngine's DDP, as the config (none here) declares it
+    assert ranks[0]['wrapper'] == 'MMDistributedDataParallel'
+    assert ranks[0]['find_unused'] is False
     for k, v in ranks[0]['params'].items():
         assert torch.equal(v, ranks[1]['params'][k]), k
 
@@ -119,10 +120,19 @@ def test_two_processes_match_one_with_the_same_global_batch(
     sys.path.remove(str(tmp_path))
 
 
-def test_learned_alignments_unused_after_a_merge_do_not_break_ddp(
+def test_learned_alignments_unused_after_a_merge_need_find_unused_parameters(
         tmp_path, image_folder):
-    _, cfg_path = _setup(tmp_path, image_folder,
-                         "model = dict(alignment=dict(type='ConvBNAdapter'))")
+    """A learned alignment trains only while its boundary is fed: without
+    find_unused_parameters the run stops before training, saying how to fix
+    it; with it (declared in the config), ranks stay identical."""
+    _, cfg_path = _setup(
+        tmp_path, image_folder,
+        "model = dict(alignment=dict(type='ConvBNAdapter'))\n")
+    _dist_train(cfg_path, str(tmp_path / 'refused'), str(tmp_path),
+                fails_with='set model_wrapper_cfg=dict('
+                'find_unused_parameters=True)')
+    with open(cfg_path, 'a') as f:
+        f.write('model_wrapper_cfg = dict(find_unused_parameters=True)\n')
     ranks = _dist_train(cfg_path, str(tmp_path / 'ddp'), str(tmp_path))
     assert ranks[0]['find_unused'] is True
     assert any(k.startswith('alignments.') for k in ranks[0]['params'])

@@ -8,7 +8,8 @@ from conftest import ROOT, build_model
 from mmengine.config import Config
 
 TOOL = osp.join(ROOT, 'tools', 'analysis', 'inspect_blocks.py')
-DEMO = osp.join(ROOT, 'configs', 'demo', 'kd_resnet18-w32-w8_digits.py')
+DEMO = osp.join(ROOT, 'configs', 'demo',
+                'stablekd_resnet18-w32-w8_digits.py')
 
 
 def _run(*args):

@@ -6,6 +6,7 @@ import os.path as osp
 import pytest
 import torch
 from mmengine.hooks import Hook
+from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 from conftest import build_model
@@ -199,3 +200,64 @@ custom_hooks = [dict(type='mmstablekd.AlignmentFitHook', num_batches=2),
     runner.train()
     # 18 iterations: stages begin at round(3.6) = 4 and round(7.2) = 7
     assert [g for _, _, g in log.seen] == [DEC] * 4 + [HALF] * 3 + [E2E] * 11
+
+
+STAGES = "['backbone.layer1', 'backbone.layer2', 'backbone.layer3', " \
+    "'backbone.layer4']"
+HEAD_BLOCK = f'''
+model = dict(boundaries=dict(student={STAGES}, teacher={STAGES}))
+recomposition = dict(
+    decomposed=dict(begin=0, groups=[[0], [1], [2], [3], [4]]),
+    half=dict(begin=1, groups=[[0, 1], [2, 3], [4]]),
+    merged=dict(begin=2, groups=[[0, 1, 2, 3], [4]]))
+custom_hooks = [dict(type='mmstablekd.AlignmentFitHook', num_batches=2),
+                dict(type='mmstablekd.RecompositionHook')]
+runner_type = 'mmstablekd.PortableRunner'
+'''
+
+
+def _reached(model, loss):
+    """Top-level student modules (``backbone.layer4``, ``head``...) whose
+    parameters ``loss`` has a gradient for."""
+    named = [(n, p) for n, p in model.student.named_parameters()]
+    grads = torch.autograd.grad(loss, [p for _, p in named],
+                                allow_unused=True, retain_graph=True)
+    return {'.'.join(n.split('.')[:2 if n.startswith('backbone.') else 1])
+            for (n, _), g in zip(named, grads)
+            if g is not None and g.abs().sum() > 0}
+
+
+def test_the_head_as_its_own_block_learns_from_the_teachers_layer4(
+        cls_config, teacher_ckpt):
+    # the authors' cut: a boundary at backbone.layer4, whose output the
+    # neck (global pooling) receives
+    cfg = cls_config(teacher_ckpt, extra=HEAD_BLOCK)
+    runner = RUNNERS.build(cfg)  # the PortableRunner hands over the stages
+    log = GroupsLog()
+    runner.register_hook(log)
+    runner.train()
+    assert {e: g for e, _, g in log.seen} == {
+        0: ((0, ), (1, ), (2, ), (3, ), (4, )),
+        1: ((0, 1), (2, 3), (4, )),
+        2: ((0, 1, 2, 3), (4, ))}
+    logs = open(glob.glob(osp.join(cfg.work_dir, '*', '*.log'))[0]).read()
+    assert 'epoch 2 starts stage 2 (merged), groups [[0, 1, 2, 3], [4]]' \
+        in logs
+
+    model = runner.model.train()
+    data = model.data_preprocessor(next(iter(runner.train_dataloader)), True)
+    fed = []
+    model.student.neck.register_forward_pre_hook(
+        lambda m, args: fed.append(args[0][0]))
+    losses = model.loss(data['inputs'], data['data_samples'])
+    teacher = model._run_teacher(data['inputs'], data['data_samples'],
+                                 ['backbone.layer4'])['backbone.layer4']
+    # the head block is fed the teacher's last-stage feature (aligned to
+    # the student's width), and learns from CE and KL only
+    assert torch.equal(fed[0], model.alignments(3, teacher))
+    assert _reached(model, losses['loss_ce']) == {'head'}
+    assert _reached(model, losses['loss_kd']) == {'head'}
+    # the merged body learns the teacher's layer4 feature end to end
+    assert _reached(model, losses['loss_feat_b3']) == {
+        'backbone.conv1', 'backbone.bn1', 'backbone.layer1',
+        'backbone.layer2', 'backbone.layer3', 'backbone.layer4'}

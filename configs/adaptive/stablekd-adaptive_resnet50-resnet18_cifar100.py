@@ -8,3 +8,6 @@ model = dict(
     output_losses=dict(kd=dict(loss=dict(loss_weight=1.0))))
 optim_wrapper = dict(
     paramwise_cfg=dict(custom_keys={'loss_aggregator': dict(decay_mult=0.)}))
+# the loss weights of the feature losses train only while those losses are
+# active: distributed runs let DDP find the unused ones
+model_wrapper_cfg = dict(find_unused_parameters=True)

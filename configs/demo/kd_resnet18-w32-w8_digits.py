@@ -11,9 +11,8 @@ model = dict(
     boundaries=dict(
         student=['backbone.layer1', 'backbone.layer2', 'backbone.layer3'],
         teacher=['backbone.layer1', 'backbone.layer2', 'backbone.layer3']),
-    # Widths differ: the default alignment (PCAProjection, fitted before
-    # training by StableKD schedules' AlignmentFitHook) maps the teacher's
-    # features to the student's width; KD alone never uses it.
+    # Widths differ, but KD never feeds a student block the teacher's
+    # features: no alignment (the StableKD twin sets one).
     output_losses=dict(
         kd=dict(
             student='head',

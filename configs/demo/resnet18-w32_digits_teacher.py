@@ -12,6 +12,7 @@ default_hooks = dict(
     logger=dict(interval=10), checkpoint=dict(max_keep_ckpts=1))
 randomness = dict(seed=0)
 # set up as tools/train.py sets it up, also under MMPretrain's/MMDetection's
-# own train/test scripts and dist_train.sh: gloo on CPU-only machines,
-# DistillDataParallel for distillation models
+# own train/test scripts and dist_train.sh: gloo on CPU-only machines (and
+# for the distillation configs inheriting it, the recomposition stages
+# handed to the hook and the learning-rate cycles)
 runner_type = 'mmstablekd.PortableRunner'

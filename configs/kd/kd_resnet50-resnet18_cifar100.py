@@ -1,7 +1,7 @@
 # KD baseline, CIFAR-100: CIFAR ResNet-50 (MMPretrain's public CIFAR-100
 # checkpoint) -> CIFAR ResNet-18, with the CIFAR-100 KD recipe. Widths differ
-# (256/512/1024 vs 64/128/256), so 1x1 conv + BN adapters are built.
-# The StableKD twin adds a recomposition schedule and nothing else.
+# (256/512/1024 vs 64/128/256). The StableKD twin adds a recomposition
+# schedule and the alignment of those widths.
 _base_ = ['mmpretrain::resnet/resnet50_8xb16_cifar100.py']  # data, runtime
 custom_imports = dict(imports=['mmstablekd'])
 
@@ -18,9 +18,8 @@ model = dict(
     boundaries=dict(
         student=['backbone.layer1', 'backbone.layer2', 'backbone.layer3'],
         teacher=['backbone.layer1', 'backbone.layer2', 'backbone.layer3']),
-    # Widths differ: the default alignment (PCAProjection, fitted before
-    # training by StableKD schedules' AlignmentFitHook) maps the teacher's
-    # features to the student's width; KD alone never uses it.
+    # Widths differ, but KD never feeds a student block the teacher's
+    # features: no alignment (the StableKD twin sets one).
     output_losses=dict(
         kd=dict(
             student='head',
@@ -44,6 +43,6 @@ auto_scale_lr = dict(base_batch_size=64)
 # next to every checkpoint, a student-only one that plain MMPretrain loads
 default_hooks = dict(student_export=dict(type='mmstablekd.StudentExportHook'))
 # set up as tools/train.py sets it up, also under MMPretrain's/MMDetection's
-# own train/test scripts and dist_train.sh: gloo on CPU-only machines,
-# DistillDataParallel for distillation models
+# own train/test scripts and dist_train.sh: gloo on CPU-only machines, the
+# recomposition stages handed to the hook and the learning-rate cycles
 runner_type = 'mmstablekd.PortableRunner'

@@ -1,9 +1,9 @@
 # Feature-imitation KD baseline, COCO: RetinaNet R-50 (MMDetection's public
 # checkpoint) -> RetinaNet R-18 with the 1x schedule: the R-101 -> R-50 pair
 # one size down. The stage widths differ (256/512/1024/2048 vs
-# 64/128/256/512): 1x1 conv + BN input adapters feed the student the
-# teacher's stage outputs; both FPNs output 256 channels.
-# The StableKD twin adds a recomposition schedule and nothing else.
+# 64/128/256/512), but KD never feeds the student the teacher's stage
+# outputs: no alignment (the StableKD twin sets one); both FPNs output 256
+# channels.
 _base_ = ['./kd_retinanet_r101-r50_fpn_1x_coco.py']  # data, runtime, losses
 
 model = dict(

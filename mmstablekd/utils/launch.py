@@ -7,10 +7,6 @@ from mmengine.config import Config
 def setup_launcher(cfg: Config) -> None:
     """Adapt a config to the launcher and the machine.
 
-    - Distributed launch of a distillation model: DDP is
-      ``mmstablekd.DistillDataParallel``, which turns on
-      ``find_unused_parameters`` only when a grouping can leave parameters
-      unused.
     - Distributed launch without CUDA: MMEngine's launcher would call
       ``torch.cuda.set_device``; instead the process group is initialised
       here with ``gloo`` (from torchrun's ``RANK``/``WORLD_SIZE``/
@@ -19,11 +15,6 @@ def setup_launcher(cfg: Config) -> None:
       ``mmstablekd.AutocastOptimWrapper`` autocasts to bfloat16 on the CPU.
     """
     distributed = cfg.get('launcher', 'none') != 'none'
-    if distributed and hasattr(cfg.get('model'), 'get') and str(
-            cfg.model.get('type', '')).endswith('StableKD'):
-        wrapper = dict(type='mmstablekd.DistillDataParallel')
-        wrapper.update(cfg.get('model_wrapper_cfg') or {})
-        cfg.model_wrapper_cfg = wrapper
     if torch.cuda.is_available():
         return
     if distributed:

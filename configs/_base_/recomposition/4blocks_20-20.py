@@ -1,14 +1,16 @@
 # StableKD's default recomposition for 4 blocks (methods.md): decomposed for
 # the first 20% of training, half-merged for the next 20%, end-to-end KD for
-# the rest. Shares of training, so it fits any max_epochs.
+# the rest. Shares of training, so it fits any max_epochs. Declared once, by
+# name: a derived config moves a stage with e.g.
+#   recomposition = dict(half=dict(begin=0.3))
+recomposition = dict(
+    decomposed=dict(begin=0, groups=[[0], [1], [2], [3]]),
+    half=dict(begin=0.2, groups=[[0, 1], [2, 3]]),
+    merged=dict(begin=0.4, groups=[[0, 1, 2, 3]]))
 custom_hooks = [
-    dict(
-        type='mmstablekd.RecompositionHook',
-        stages=[
-            dict(begin=0, groups=[[0], [1], [2], [3]]),
-            dict(begin=0.2, groups=[[0, 1], [2, 3]]),
-            dict(begin=0.4, groups=[[0, 1, 2, 3]]),
-        ]),
+    # applies `recomposition` (runner_type='mmstablekd.PortableRunner'
+    # hands it over)
+    dict(type='mmstablekd.RecompositionHook'),
     # fits the alignments of boundaries whose widths differ (e.g. the
     # default PCAProjection) on 16 training batches before training
     dict(type='mmstablekd.AlignmentFitHook'),

@@ -2,15 +2,8 @@
 # four backbone stages (stage 1 | 2 | 3 | 4 | neck + head): decomposed for the
 # first 20% of training, half-merged for the next 20%, end-to-end KD for the
 # rest. Shares of training, so it fits any max_epochs.
-custom_hooks = [
-    dict(
-        type='mmstablekd.RecompositionHook',
-        stages=[
-            dict(begin=0, groups=[[0], [1], [2], [3], [4]]),
-            dict(begin=0.2, groups=[[0, 1], [2, 3, 4]]),
-            dict(begin=0.4, groups=[[0, 1, 2, 3, 4]]),
-        ]),
-    # fits the alignments of boundaries whose widths differ (e.g. the
-    # default PCAProjection) on 16 training batches before training
-    dict(type='mmstablekd.AlignmentFitHook'),
-]
+_base_ = ['./4blocks_20-20.py']  # the hooks
+recomposition = dict(
+    decomposed=dict(groups=[[0], [1], [2], [3], [4]]),
+    half=dict(groups=[[0, 1], [2, 3, 4]]),
+    merged=dict(groups=[[0, 1, 2, 3, 4]]))

@@ -5,3 +5,6 @@ _base_ = [
     '../../kd/kd_retinanet_r50-r18_fpn_1x_coco.py',
     '../../_base_/recomposition/5blocks_20-20.py',
 ]
+# the teacher is wider: its features reach the student's blocks through
+# PCAProjection (benchmarks/heterogeneous_pairs.py); the KD twin builds none
+model = dict(alignment=dict(type='PCAProjection'))

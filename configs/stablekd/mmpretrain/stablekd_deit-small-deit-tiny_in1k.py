@@ -5,3 +5,5 @@ _base_ = [
     '../../kd/kd_deit-small-deit-tiny_in1k.py',
     '../../_base_/recomposition/4blocks_20-20.py',
 ]
+# DeiT-S is wider (384 vs 192 dims): PCAProjection, as for CNN pairs
+model = dict(alignment=dict(type='PCAProjection'))

@@ -6,3 +6,5 @@ _base_ = [
     '../../kd/kd_swin-tiny-resnet18_in1k.py',
     '../../_base_/recomposition/4blocks_20-20.py',
 ]
+# Swin is wider (96/192/384 vs 64/128/256): PCAProjection, as for CNN pairs
+model = dict(alignment=dict(type='PCAProjection'))

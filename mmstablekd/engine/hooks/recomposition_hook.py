@@ -1,9 +1,10 @@
 from bisect import bisect_right
-from typing import List, Optional
+from typing import Dict, List, Optional, Union
 
 from mmengine.hooks import Hook
 
 from mmstablekd.registry import HOOKS
+from ..stages import check_begins, stage_list, stage_starts
 from .distiller import distiller_of
 from mmstablekd.utils.config_checks import (LIST_TYPES, check_bool,
                                             check_list, fail, is_int,
@@ -15,13 +16,16 @@ class RecompositionHook(Hook):
     """Apply a schedule of block groupings (StableKD's recomposition).
 
     Each stage names the grouping the model trains with from its ``begin``
-    on, until the next stage begins; the last lasts until the end::
+    on, until the next stage begins; the last lasts until the end. The
+    stages are declared once, at the top of the config, by name (see
+    :mod:`mmstablekd.engine.stages`), and handed to this hook and to the
+    learning-rate cycles (``StageCyclicLR``)::
 
-        custom_hooks = [dict(
-            type='mmstablekd.RecompositionHook',
-            stages=[dict(begin=0, groups=[[0], [1], [2], [3]]),
-                    dict(begin=48, groups=[[0, 1], [2, 3]]),
-                    dict(begin=96, groups=[[0, 1, 2, 3]])])]
+        recomposition = dict(
+            decomposed=dict(begin=0, groups=[[0], [1], [2], [3]]),
+            half=dict(begin=48, groups=[[0, 1], [2, 3]]),
+            merged=dict(begin=96, groups=[[0, 1, 2, 3]]))
+        custom_hooks = [dict(type='mmstablekd.RecompositionHook')]
 
     ``begin`` may also be a share of the training length in ``(0, 1)``
     (``begin=0.2``: after 20% of the epochs/iterations), so that one schedule
@@ -39,8 +43,12 @@ class RecompositionHook(Hook):
 
     Without ``groups`` a stage trains end to end; without ``losses`` it
     trains every loss its grouping implies. Such a stage leaves parameters
-    without gradients, so distributed runs need
-    ``model_wrapper_cfg=dict(find_unused_parameters=True)``.
+    without gradients, as do trainable parts outside the student (learned
+    alignments, loss weights) in the stages that do not use them, so such
+    configs declare ``model_wrapper_cfg=dict(find_unused_parameters=True)``
+    (MMEngine's DDP, also under MMPretrain's and MMDetection's
+    ``dist_train.sh``); a distributed run without it is refused before
+    training.
 
     The grouping is derived from the runner's epoch (or iteration) before
     each one, so a resumed run lands in the stage of the resumed epoch. Every
@@ -48,33 +56,30 @@ class RecompositionHook(Hook):
     ``recomposition_stage``.
 
     Args:
-        stages (list[dict]): ``dict(begin=..., groups=[[...], ...],
-            losses=[...])`` (``groups`` and ``losses`` optional), with
-            strictly increasing ``begin`` (all integers, or all shares of
-            training after the first), the first at 0.
+        stages (dict | list[dict]): ``name -> dict(begin=..., groups=[[...],
+            ...], losses=[...])`` (``groups`` and ``losses`` optional), or a
+            list of such dicts in the order they run; ``begin`` all integers,
+            or all shares of training after the first, the first at 0.
+            Default: the config's ``recomposition``, handed over by
+            ``mmstablekd.PortableRunner``.
         by_epoch (bool): ``begin`` counts epochs (True) or iterations.
     """
 
     priority = 'NORMAL'
 
-    def __init__(self, stages: List[dict], by_epoch: bool = True) -> None:
-        if not stages or not all(
-                isinstance(s, dict) and 'begin' in s and set(s) <=
-                {'begin', 'groups', 'losses'} for s in stages):
+    def __init__(self,
+                 stages: Union[Dict[str, dict], List[dict], None] = None,
+                 by_epoch: bool = True) -> None:
+        stages = stage_list(stages, 'RecompositionHook')
+        if not all(set(s) <= {'name', 'begin', 'groups', 'losses'}
+                   for s in stages):
             raise ValueError(
-                f'RecompositionHook stages must be a non-empty list of '
-                f'dict(begin=..., groups=[[...], ...], losses=[...]) '
-                f'(groups and losses optional), got {stages!r}.')
+                f'RecompositionHook stages hold dict(begin=..., '
+                f'groups=[[...], ...], losses=[...]) (groups and losses '
+                f'optional), got {stages!r}.')
         _check_stage_types(stages, by_epoch)
         begins = [s['begin'] for s in stages]
-        whole = all(isinstance(b, int) and b >= 0 for b in begins)
-        shares = all(isinstance(b, float) and 0 < b < 1 for b in begins[1:])
-        if begins[0] != 0 or not (whole or shares) or any(
-                a >= b for a, b in zip(begins, begins[1:])):
-            raise ValueError(
-                f'RecompositionHook stage begins {begins} must start at 0 and '
-                f'strictly increase (stages may not overlap or be listed out '
-                f'of order), as integers or as shares of training in (0, 1).')
+        check_begins(begins, 'RecompositionHook')
         self.stages = stages
         self.begins = begins  # shares become whole numbers in before_train
         self.by_epoch = by_epoch
@@ -87,10 +92,8 @@ class RecompositionHook(Hook):
         """Check every stage against the model and the training length."""
         model = self._model(runner)
         length = runner.max_epochs if self.by_epoch else runner.max_iters
-        self.begins = [
-            round(b * length) if isinstance(b, float) else b
-            for b in (s['begin'] for s in self.stages)
-        ]
+        self.begins = stage_starts([s['begin'] for s in self.stages],
+                                   length)
         for index, begin in enumerate(self.begins):
             if begin >= length:
                 raise ValueError(
@@ -108,13 +111,49 @@ class RecompositionHook(Hook):
             except ValueError as err:
                 raise ValueError(
                     f'RecompositionHook stage {index}: {err}') from None
-        if any('losses' in s for s in self.stages) and getattr(
-                runner.model, 'find_unused_parameters', True) is False:
-            raise ValueError(
-                'RecompositionHook stages that list `losses` leave '
-                'parameters without gradients, which DDP refuses: set '
-                'model_wrapper_cfg=dict(find_unused_parameters=True) in the '
-                'config.')
+        if getattr(runner.model, 'find_unused_parameters', True) is False:
+            self._check_all_parameters_used(model)
+        self._check_cycles_follow(runner)
+
+    def _check_cycles_follow(self, runner) -> None:
+        """Refuse learning-rate cycles (``StageCyclicLR``) whose stages
+        start elsewhere than this hook's, e.g. one counting epochs and the
+        other iterations."""
+        per_epoch = len(runner.train_dataloader)
+        ours = [b * per_epoch if self.by_epoch else b for b in self.begins]
+        schedulers = runner.param_schedulers or []
+        if isinstance(schedulers, dict):  # one list per optimizer
+            schedulers = [s for group in schedulers.values() for s in group]
+        for scheduler in schedulers:
+            starts = getattr(scheduler, 'starts', None)
+            if starts is None:
+                continue
+            theirs = [b * per_epoch if scheduler.by_epoch else b
+                      for b in starts[:-1]]
+            if theirs != ours:
+                raise ValueError(
+                    f'{type(scheduler).__name__} cycles start at iterations '
+                    f'{theirs}, but RecompositionHook stages at {ours}: give '
+                    f'both the same stages (the top-level `recomposition`) '
+                    f'and count both in epochs or both in iterations.')
+
+    def _check_all_parameters_used(self, model) -> None:
+        """Refuse a schedule that leaves trainable parameters without
+        gradients in some stage (DDP without ``find_unused_parameters``
+        stops at the first such iteration)."""
+        if any('losses' in s for s in self.stages):
+            why = 'stages that list `losses` train part of the model'
+        elif model.may_leave_parameters_unused():
+            why = ('parameters outside the student (learned alignments, '
+                   'connectors, loss weights) train only while their loss '
+                   'is active')
+        else:
+            return
+        raise ValueError(
+            f'RecompositionHook: {why}, which leaves parameters without '
+            f'gradients in some stage, and DDP refuses them: set '
+            f'model_wrapper_cfg=dict(find_unused_parameters=True) in the '
+            f'config.')
 
     def before_train_epoch(self, runner) -> None:
         if self.by_epoch:
@@ -151,7 +190,8 @@ class RecompositionHook(Hook):
             model.set_active_losses(losses)
             runner.logger.info(
                 f'Recomposition: {self._unit} {progress} starts stage '
-                f'{index}, groups {[list(g) for g in groups]}' +
+                f'{index}{_named(self.stages[index])}, groups '
+                f'{[list(g) for g in groups]}' +
                 (f', losses {list(losses)}' if losses else ''))
         return index
 
@@ -191,3 +231,8 @@ def _check_stage_types(stages: List[dict], by_epoch) -> None:
                        'a list of loss names', is_nonempty_str,
                        "a loss name (a string, e.g. 'feat_b0')",
                        example=['feat_b0', 'kd'])
+
+
+def _named(stage: dict) -> str:
+    """`` (name)`` of a stage declared by name, else nothing."""
+    return f' ({stage["name"]})' if 'name' in stage else ''

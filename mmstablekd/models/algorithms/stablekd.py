@@ -79,9 +79,12 @@ class StableKD(BaseModel):
         alignment (dict, optional): built at each boundary where teacher
             and student widths differ, ``in_channels`` (teacher) ->
             ``out_channels`` (student); see :class:`BoundaryAlignments`.
-            Default: :class:`PCAProjection`, fixed after a fit on training
-            batches (chosen by ``benchmarks/heterogeneous_pairs.py``). None
-            makes a width mismatch an error.
+            The StableKD configs set :class:`PCAProjection`, fixed after a
+            fit on training batches (chosen by
+            ``benchmarks/heterogeneous_pairs.py``). Default: None, nothing
+            is built (a KD baseline never uses an alignment), and a grouping
+            or loss that would use a boundary whose widths differ is an
+            error.
         resize (str, optional): where the two features' spatial sizes
             differ at a boundary (other strides, tokens against maps), the
             teacher's is resized to the student's: ``'nearest'`` (the
@@ -116,7 +119,7 @@ class StableKD(BaseModel):
                  output_losses: Optional[Dict[str, dict]] = None,
                  task_loss_weight: float = 1.0,
                  task_loss_names: Dict[str, str] = dict(loss='loss_ce'),
-                 alignment: Optional[dict] = dict(type='PCAProjection'),
+                 alignment: Optional[dict] = None,
                  resize: Optional[str] = 'nearest',
                  keep_internal_losses: bool = False,
                  loss_aggregator: Optional[dict] = None,
@@ -222,8 +225,13 @@ class StableKD(BaseModel):
         return self._groups
 
     def check_groups(self, groups) -> Tuple[Tuple[int, ...], ...]:
-        """Validate ``groups`` against this model's block count."""
-        return check_groups(groups, self.num_blocks)
+        """Validate ``groups`` against this model's block count and
+        alignments (the boundaries it feeds and supervises)."""
+        groups = check_groups(groups, self.num_blocks)
+        self.alignments.check_usable(
+            set(self.feeding.fed_boundaries(groups))
+            | set(self._group_ends(groups)))
+        return groups
 
     def set_groups(self, groups: Sequence[Sequence[int]]) -> None:
         """Train with ``groups`` from the next forward pass on."""
@@ -250,6 +258,8 @@ class StableKD(BaseModel):
             raise ValueError(
                 f'losses {list(names)} must be a non-empty list of '
                 f'{self.loss_names} (the unknown ones: {unknown}).')
+        self.alignments.check_usable(
+            j for j in range(self.num_blocks - 1) if f'feat_b{j}' in names)
         return names
 
     def set_active_losses(self, names: Optional[Sequence[str]]) -> None:
@@ -261,7 +271,8 @@ class StableKD(BaseModel):
 
     def may_leave_parameters_unused(self) -> bool:
         """Whether some grouping trains without some parameter, so that DDP
-        needs ``find_unused_parameters``: any trainable part outside the
+        needs ``find_unused_parameters`` (checked by ``RecompositionHook``
+        before a distributed run): any trainable part outside the
         student (learned alignments, connectors, loss parts, aggregation
         weights) works only while its loss is active, e.g. an alignment at
         boundary j only while j ends a group, which the end-to-end grouping
@@ -278,9 +289,14 @@ class StableKD(BaseModel):
                 j for j in range(self.num_blocks - 1)
                 if f'feat_b{j}' in self._active_losses
             ]
-        if self.keep_internal_losses and len(self._groups) > 1:
+        return self._group_ends(self._groups)
+
+    def _group_ends(self, groups) -> List[int]:
+        """Boundaries ``groups`` supervise by default: every group end but
+        the last (with ``keep_internal_losses``, every boundary)."""
+        if self.keep_internal_losses and len(groups) > 1:
             return list(range(self.num_blocks - 1))
-        return [group[-1] for group in self._groups[:-1]]
+        return [group[-1] for group in groups[:-1]]
 
     def _is_active(self, name: str) -> bool:
         return self._active_losses is None or name in self._active_losses

@@ -1,5 +1,5 @@
 """Per boundary, what turns the teacher's feature into the student's."""
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, Iterable, List, Optional, Sequence
 
 import torch
 from torch import nn
@@ -35,7 +35,10 @@ class BoundaryAlignments(nn.Module):
         student_plan, teacher_plan (BlockPlan): the probed networks.
         alignment (dict, optional): the config built at each boundary whose
             widths differ, with ``in_channels`` (teacher) and
-            ``out_channels`` (student). None makes a width mismatch an error.
+            ``out_channels`` (student). None builds nothing: a grouping that
+            would feed or supervise a boundary whose widths differ is then
+            an error (:meth:`check_usable`), so a model that only ever
+            trains end to end (the KD baseline) holds no unused module.
         teacher_boundaries (list[nn.Module]): the teacher's boundary modules.
         resize (str, optional): how a teacher map is resized to the student's
             grid after the width alignment: ``'nearest'`` (chosen by
@@ -70,22 +73,33 @@ class BoundaryAlignments(nn.Module):
                     f'{teacher_plan.describe(j)}) and resize is None. Set '
                     f"resize='nearest', or cut both networks where their "
                     f'strides agree.')
+        # boundary -> why it cannot be used: widths differ, no alignment
+        self.unaligned: Dict[int, str] = {}
         widths = zip(student_plan.channels, teacher_plan.channels)
         for j, (c_s, c_t) in enumerate(widths):
             if c_s == c_t:
                 continue
             if alignment is None:
-                raise ValueError(
-                    f'Channel counts differ at boundary {j} (student '
-                    f'{student_plan.boundaries[j]!r}: {c_s}, teacher '
-                    f'{teacher_plan.boundaries[j]!r}: {c_t}) and alignment '
-                    f"is None. Set alignment=dict(type='PCAProjection') or "
-                    f'choose boundaries of equal width.')
+                self.unaligned[j] = (
+                    f'student {student_plan.boundaries[j]!r}: {c_s}, '
+                    f'teacher {teacher_plan.boundaries[j]!r}: {c_t}')
+                continue
             module = build_component(
                 alignment, in_channels=c_t, out_channels=c_s)
             if hasattr(module, 'init_from_teacher'):
                 module.init_from_teacher(teacher_boundaries[j])
             self.by_boundary[str(j)] = module
+
+    def check_usable(self, boundaries: Iterable[int]) -> None:
+        """Raise if a boundary of ``boundaries`` (to be fed or supervised)
+        has differing widths and no alignment."""
+        for j in sorted(set(boundaries) & set(self.unaligned)):
+            raise ValueError(
+                f'Channel counts differ at boundary {j} '
+                f'({self.unaligned[j]}) and alignment is None, but the '
+                f'grouping feeds or supervises it. Set '
+                f"model.alignment=dict(type='PCAProjection') (as the "
+                f'StableKD configs do) or choose boundaries of equal width.')
 
     def forward(self,
                 j: int,

@@ -1,0 +1,3 @@
+# The authors' KD baseline, CIFAR-100, 60 epochs.
+_base_ = ['./kd_resnet34-resnet18_cifar100-bs128-200e.py']
+train_cfg = dict(max_epochs=60)

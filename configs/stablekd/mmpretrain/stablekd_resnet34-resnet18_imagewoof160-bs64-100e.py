@@ -1,0 +1,3 @@
+# The authors' StableKD, Imagewoof-160, 100 epochs.
+_base_ = ['./stablekd_resnet34-resnet18_imagewoof160-bs64-200e.py']
+train_cfg = dict(max_epochs=100)

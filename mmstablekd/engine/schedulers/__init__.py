@@ -1,0 +1,3 @@
+from .stage_cyclic_lr import StageCyclicLR
+
+__all__ = ['StageCyclicLR']

@@ -1,3 +1,0 @@
-from .distill_data_parallel import DistillDataParallel
-
-__all__ = ['DistillDataParallel']
