@@ -10,8 +10,9 @@ of 4x4-pixel patches plus a class token), trained once on all the training
 data; the student is the demo's CIFAR-style ResNet-18 at base width 8, whose
 first three stages output 32x32, 16x16 and 8x8 maps. ``boundaries='auto'``
 pairs them with the ViT's layers 1, 3 and 5, so the teacher's tokens are
-read as 8x8 maps, resized to the student's grid (4x and 2x up at the first
-two boundaries), and projected to its width (PCAProjection). Per seed,
+read as 8x8 maps (the class token dropped), projected to the student's width
+(PCAProjection) and resized to its grid (4x and 2x up at the first two
+boundaries). Per seed,
 through ``tools/train.py`` on the demo configs: the student alone, KD, and
 StableKD with each of ``--resizes``. Every run has the budget and recipe of
 ``benchmarks/heterogeneous_pairs.py`` (``--iters`` iterations of batch 64 on

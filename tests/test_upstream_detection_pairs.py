@@ -32,6 +32,7 @@ def _pair(teacher, student, teacher_boundaries, student_boundaries=None,
         teacher=dict(cfg_path=f'mmdet::{teacher}'),
         boundaries=dict(student=student_boundaries or teacher_boundaries,
                         teacher=teacher_boundaries),
+        alignment=dict(type='PCAProjection'),
         probe_input_shape=(3, 64, 64))))
 
 

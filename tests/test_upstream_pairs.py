@@ -60,7 +60,7 @@ def build_pair(teacher, student, **kwargs):
             teacher=_network(teacher),
             boundaries='auto',
             probe_input_shape=(3, SIZE, SIZE),
-            **kwargs)))
+            **{'alignment': dict(type='PCAProjection'), **kwargs})))
     return build_model(cfg).train()
 
 
