@@ -3,14 +3,17 @@ default recipe and KD.
 
     OMP_NUM_THREADS=1 python benchmarks/recipes.py \
         [--work-dir work_dirs/recipes] [--out docs/reproduction.md] \
-        [--seeds 0 1 2] [--epochs 6] [--jobs 2] [--teacher CKPT]
+        [--seeds 0 1 2] [--epochs 6] [--jobs 2] [--teacher CKPT] \
+        [--teacher-width 32]
 
 The pair is the digits demo's: a CIFAR-style ResNet-18 teacher at base
 width 32 (trained once, 16 epochs, as ``benchmarks/heterogeneous_pairs.py``
 trains it; ``--teacher`` reuses a checkpoint) and the same network at base
 width 8 as the student (PCAProjection alignments, the widths differing by
-4x). Every run trains ``--epochs`` epochs of batch 64 through
-``tools/train.py`` from the demo configs:
+4x). ``--teacher-width 8`` distils from a teacher of the student's width
+instead (no alignment, as in the authors' ResNet-34 -> ResNet-18 pairs).
+Every run trains ``--epochs`` epochs of batch 64 through ``tools/train.py``
+from the demo configs:
 
 - KD: ``kd_resnet18-w32-w8_digits.py`` (SGD lr 0.1, cosine; T=4, CE 0.1 /
   KD 0.9);
@@ -41,7 +44,6 @@ ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path[:0] = [osp.join(ROOT, 'benchmarks')]
 from heterogeneous_pairs import run, teacher_options  # noqa: E402
 
-TEACHER_WIDTH = 32
 # name -> (config, extra --cfg-options)
 RECIPES = {
     'KD': ('kd_resnet18-w32-w8_digits.py', []),
@@ -52,27 +54,28 @@ RECIPES = {
     ('stablekd-authors_resnet18-w32-w8_digits.py',
      ['param_scheduler.0.peak_ratio=1.0']),
 }
-BEGIN, END = '<!-- digits: begin -->', '<!-- digits: end -->'
+# the section of the report each teacher width writes
+SECTIONS = {32: 'digits', 8: 'digits, equal widths'}
 
 
-def teacher(work_dir: str, ckpt: str) -> dict:
-    """The width-32 teacher: ``ckpt``, or trained once in the work dir."""
+def teacher(work_dir: str, ckpt: str, width: int) -> dict:
+    """The teacher: ``ckpt``, or trained once in the work dir."""
     if ckpt:
         return dict(ckpt=ckpt, top1=None)
-    run_dir = osp.join(work_dir, f'teacher_w{TEACHER_WIDTH}')
+    run_dir = osp.join(work_dir, f'teacher_w{width}')
     result = run('resnet18-w32_digits_teacher.py', run_dir,
-                 teacher_options(TEACHER_WIDTH) + ['train_cfg.max_epochs=16'])
+                 teacher_options(width) + ['train_cfg.max_epochs=16'])
     ckpt = open(osp.join(run_dir, 'last_checkpoint')).read().strip()
     return dict(result, ckpt=ckpt)
 
 
-def plan(seeds, epochs: int, ckpt: str) -> list:
+def plan(seeds, epochs: int, ckpt: str, width: int) -> list:
     """Every run: ``(recipe, seed, config, options)``."""
     return [(name, seed, config, [
         f'randomness.seed={seed}', f'train_cfg.max_epochs={epochs}',
         f'model.teacher_ckpt={ckpt}'
-    ] + options) for seed in seeds
-            for name, (config, options) in RECIPES.items()]
+    ] + teacher_options(width, 'model.teacher.') + options)
+            for seed in seeds for name, (config, options) in RECIPES.items()]
 
 
 def table(results: dict, seeds) -> str:
@@ -95,13 +98,15 @@ def table(results: dict, seeds) -> str:
     return '\n'.join(lines)
 
 
-def write_section(path: str, text: str) -> None:
-    """Replace what lies between the markers of ``path`` with ``text``."""
+def write_section(path: str, name: str, text: str) -> None:
+    """Replace what lies between the markers of section ``name`` of
+    ``path`` with ``text``."""
+    begin, end = f'<!-- {name}: begin -->', f'<!-- {name}: end -->'
     doc = open(path).read()
-    head, rest = doc.split(BEGIN)
-    tail = rest.split(END)[1]
+    head, rest = doc.split(begin)
+    tail = rest.split(end)[1]
     with open(path, 'w') as f:
-        f.write(f'{head}{BEGIN}\n{text}\n{END}{tail}')
+        f.write(f'{head}{begin}\n{text}\n{end}{tail}')
 
 
 def main():
@@ -114,18 +119,24 @@ def main():
                         help='training epochs of every run (23 iterations '
                         'each)')
     parser.add_argument('--teacher', default='',
-                        help='a trained width-32 digits teacher checkpoint')
+                        help='a trained digits teacher checkpoint of '
+                        '--teacher-width')
+    parser.add_argument('--teacher-width', type=int, default=32,
+                        choices=sorted(SECTIONS),
+                        help="the teacher's base width (the student's: 8)")
     parser.add_argument('--jobs', type=int, default=2,
                         help='runs in parallel (one torch thread each)')
     args = parser.parse_args()
     os.environ.setdefault('OMP_NUM_THREADS', '1')
     start = time.time()
-    ckpt = teacher(args.work_dir, args.teacher)['ckpt']
-    runs = plan(args.seeds, args.epochs, ckpt)
+    ckpt = teacher(args.work_dir, args.teacher, args.teacher_width)['ckpt']
+    runs = plan(args.seeds, args.epochs, ckpt, args.teacher_width)
     with ThreadPoolExecutor(args.jobs) as pool:
         done = pool.map(
             lambda r: run(r[2], osp.join(
-                args.work_dir, f'epochs{args.epochs}',
+                args.work_dir, f'epochs{args.epochs}'
+                + ('' if args.teacher_width == 32 else
+                   f'_teacher_w{args.teacher_width}'),
                 ''.join(c if c.isalnum() else '_' for c in r[0]),
                 f'seed{r[1]}'), r[3]), runs)
         results = {(name, seed): result
@@ -147,7 +158,7 @@ digits, seeds {args.seeds}:
 
 {table(results, args.seeds)}'''
     print(table(results, args.seeds))
-    write_section(args.out, text)
+    write_section(args.out, SECTIONS[args.teacher_width], text)
     print(f'\nReport: {args.out}')
 
 

@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
-# README command 2: set up (or reuse) the environment, then run the tests.
+# README command 2: set up (or reuse) the environment, then run the tests,
+# in PYTEST_WORKERS processes (default 2: one per core of the CI machine;
+# pytest-xdist, each test file kept in one process for its fixtures).
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 bash "$ROOT/tools/setup_env.sh"
 cd "$ROOT"
-exec "$ROOT/.venv/bin/python" -m pytest tests "$@"
+exec "$ROOT/.venv/bin/python" -m pytest tests -n "${PYTEST_WORKERS:-2}" \
+  --dist loadfile "$@"
