@@ -24,6 +24,6 @@ model = dict(
 # next to every checkpoint, a student-only one that plain MMPretrain loads
 default_hooks = dict(student_export=dict(type='mmstablekd.StudentExportHook'))
 # set up as tools/train.py sets it up, also under MMPretrain's/MMDetection's
-# own train/test scripts and dist_train.sh: gloo on CPU-only machines,
-# DistillDataParallel for distillation models
+# own train/test scripts and dist_train.sh: gloo on CPU-only machines, the
+# recomposition stages handed to the hook and the learning-rate cycles
 runner_type = 'mmstablekd.PortableRunner'
