@@ -182,6 +182,24 @@ def comparison_table(results: dict, fractions, seeds: int) -> str:
     return '\n'.join(lines)
 
 
+def how_it_ran(jobs: int, minutes) -> str:
+    """A report's command line and machine; ``minutes`` None when nothing
+    was trained."""
+    command = ' '.join(['OMP_NUM_THREADS=1', 'python'] +
+                       [a for a in sys.argv if a != '--report-only'])
+    took = '' if minutes is None else f'; {minutes:.0f} minutes in all'
+    return f'''Command (from the repository root, environment active):
+
+```bash
+{command}
+```
+
+Python {platform.python_version()}, {os.cpu_count()} CPU cores (shared
+with other jobs: wall times are not a cost comparison), {jobs} runs
+in parallel with one torch thread each{took}
+(finished runs in the work dir are reused).'''
+
+
 def runs_table(results: dict) -> str:
     lines = ['| method | width ratio | data | seed | top-1 (%) | iterations '
              '| wall (s) |', '|---|---:|---:|---:|---:|---:|---:|']
@@ -235,18 +253,7 @@ def main():
         if n in args.alignments + args.ablations)
     report = f'''# StableKD with differing widths: alignments compared
 
-Command (from the repository root, environment active):
-
-```bash
-{' '.join(['OMP_NUM_THREADS=1', 'python'] +
-          [a for a in sys.argv if a != '--report-only'])}
-```
-
-Python {platform.python_version()}, {os.cpu_count()} CPU cores (shared
-with other jobs: wall times are not a cost comparison), {args.jobs} runs
-in parallel with one torch thread each{
-    '' if args.report_only else f'; {minutes:.0f} minutes in all'}
-(finished runs in the work dir are reused).
+{how_it_ran(args.jobs, None if args.report_only else minutes)}
 {f"{missing} planned runs had not run when this report was written: "
  "their cells hold fewer seeds (the count is shown)." if missing else ""}
 

@@ -25,13 +25,13 @@ report with the comparison and every run's figures.
 import argparse
 import os
 import os.path as osp
-import platform
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
-from heterogeneous_pairs import _mean_std, budget_options, run  # noqa: E402
+from heterogeneous_pairs import (_mean_std, budget_options,  # noqa: E402
+                                 how_it_ran, run)
 
 TEACHER = 'vit-tiny_digits_teacher.py'
 CONFIGS = {
@@ -108,20 +108,10 @@ def main():
          f'{r["seconds"]:.0f} |' for m, s, r in results])
     resizes = '\n'.join(f'- `{n}`: {d}' for n, d in RESIZES.items()
                         if n in args.resizes)
+    minutes = None if args.report_only else (time.time() - start) / 60
     report = f'''# StableKD from a ViT teacher into a CNN student
 
-Command (from the repository root, environment active):
-
-```bash
-{' '.join(['OMP_NUM_THREADS=1', 'python'] +
-          [a for a in sys.argv if a != '--report-only'])}
-```
-
-Python {platform.python_version()}, {os.cpu_count()} CPU cores (shared
-with other jobs: wall times are not a cost comparison), {args.jobs} runs
-in parallel with one torch thread each{
-    '' if args.report_only else f'; {(time.time() - start) / 60:.0f} minutes'
-    ' in all'} (finished runs in the work dir are reused).
+{how_it_ran(args.jobs, minutes)}
 
 **Set-up.** {__doc__.split(chr(10) + chr(10))[2]}
 
