@@ -211,26 +211,31 @@ def runs_table(results: dict) -> str:
     return '\n'.join(lines)
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('--work-dir',
-                        default=osp.join('work_dirs', 'heterogeneous_pairs'))
-    parser.add_argument('--out', default=osp.join('docs',
-                                                  'heterogeneous_pairs.md'))
+def pairs_parser(name: str, doc: str) -> argparse.ArgumentParser:
+    """The options every pair benchmark takes; its runs go to
+    ``work_dirs/<name>`` and its report to ``docs/<name>.md``."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument('--work-dir', default=osp.join('work_dirs', name))
+    parser.add_argument('--out', default=osp.join('docs', f'{name}.md'))
     parser.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2])
-    parser.add_argument('--fractions', type=float, nargs='+',
-                        default=[1.0, 0.2])
     parser.add_argument('--iters', type=int, default=92,
                         help='training iterations of every run')
+    parser.add_argument('--jobs', type=int, default=2,
+                        help='runs in parallel (one torch thread each)')
+    parser.add_argument('--report-only', action='store_true',
+                        help='report the finished runs, train nothing')
+    return parser
+
+
+def main():
+    parser = pairs_parser('heterogeneous_pairs', __doc__)
+    parser.add_argument('--fractions', type=float, nargs='+',
+                        default=[1.0, 0.2])
     parser.add_argument('--alignments', nargs='+', choices=list(ALIGNMENTS),
                         default=['pca', 'chansel', 'convbn'])
     parser.add_argument('--ablations', nargs='*', choices=list(ALIGNMENTS),
                         default=['pca-signed', 'pca-whiten'],
                         help='alignments run on the first seed only')
-    parser.add_argument('--jobs', type=int, default=2,
-                        help='runs in parallel (one torch thread each)')
-    parser.add_argument('--report-only', action='store_true',
-                        help='report the finished runs, train nothing')
     args = parser.parse_args()
     os.environ.setdefault('OMP_NUM_THREADS', '1')
     start = time.time()

@@ -22,7 +22,6 @@ decomposed / half-merged / end-to-end for 20% / 20% / 60%).
 Finished runs are kept in the work dir and not run again. Writes a Markdown
 report with the comparison and every run's figures.
 """
-import argparse
 import os
 import os.path as osp
 import sys
@@ -31,7 +30,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 from heterogeneous_pairs import (_mean_std, budget_options,  # noqa: E402
-                                 how_it_ran, run)
+                                 how_it_ran, pairs_parser, run)
 
 TEACHER = 'vit-tiny_digits_teacher.py'
 CONFIGS = {
@@ -67,20 +66,9 @@ def _slug(method: str, seed: int, iters: int) -> str:
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('--work-dir',
-                        default=osp.join('work_dirs', 'transformer_pairs'))
-    parser.add_argument('--out',
-                        default=osp.join('docs', 'transformer_pairs.md'))
-    parser.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2])
-    parser.add_argument('--iters', type=int, default=92,
-                        help='training iterations of every run')
+    parser = pairs_parser('transformer_pairs', __doc__)
     parser.add_argument('--resizes', nargs='+', choices=list(RESIZES),
                         default=list(RESIZES))
-    parser.add_argument('--jobs', type=int, default=2,
-                        help='runs in parallel (one torch thread each)')
-    parser.add_argument('--report-only', action='store_true',
-                        help='report the finished runs, train nothing')
     args = parser.parse_args()
     os.environ.setdefault('OMP_NUM_THREADS', '1')
     start = time.time()
