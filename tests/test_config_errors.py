@@ -3,9 +3,10 @@ the problem and the fix."""
 import pytest
 import torch
 
-from conftest import build_model
+from conftest import UNPICKLED, RunsHarmlessCode, build_model
 from mmstablekd.models.blocks import check_groups
 from mmstablekd.engine.hooks import RecompositionHook
+from mmstablekd.utils import CheckpointLoadError
 
 
 @pytest.mark.parametrize('extra, message', [
@@ -102,6 +103,22 @@ def test_corrupt_teacher_checkpoint_is_an_error(cls_config, tmp_path):
         build_model(cls_config(teacher_ckpt=str(path)))
 
 
+def test_teacher_checkpoint_that_would_run_code_is_refused_as_such(
+        cls_config, tmp_path):
+    """Not as 'truncated': torch's weights-only unpickler reads no pickle
+    protocol 4 (as torch.save(..., pickle_protocol=4) writes it)."""
+    teacher = build_model(cls_config(), fit_alignments=False).teacher
+    path = str(tmp_path / 'teacher.pth')
+    torch.save({'state_dict': teacher.state_dict(),
+                'meta': RunsHarmlessCode()}, path, pickle_protocol=4)
+    with pytest.raises(CheckpointLoadError) as err:
+        build_model(cls_config(teacher_ckpt=path))
+    message = str(err.value)
+    assert (f'Refused to load {path}: its pickle loads the global(s) '
+            'conftest.record_unpickling, which are code') in message
+    assert 'truncated' not in message and UNPICKLED == []
+
+
 def test_teacher_checkpoint_of_another_architecture_is_an_error(
         cls_config, tmp_path):
     student = build_model(cls_config()).student
@@ -180,12 +197,15 @@ def test_a_mistake_in_a_rerun_leaves_earlier_checkpoints_and_logs_intact(
 
     before = snapshot()
     assert any(p.endswith('epoch_1.pth') for p in before)
+    code = str(tmp_path / 'code.pth')
+    torch.save({'meta': RunsHarmlessCode()}, code, pickle_protocol=4)
     mistakes = [
         ("model = dict(boundaries=dict(student=['backbone.layr1', "
          "'backbone.layer2', 'backbone.layer3']))", ValueError),
         ("custom_hooks = [dict(type='mmstablekd.RecompositionHook', "
          "stages=[dict(begin=0, groups=[[0], [1, 3], [2]])])]", ValueError),
         ("model = dict(teacher_ckpt='missing.pth')", FileNotFoundError),
+        (f'model = dict(teacher_ckpt={code!r})', CheckpointLoadError),
     ]
     for extra, error in mistakes:
         bad = cls_config(extra=extra)

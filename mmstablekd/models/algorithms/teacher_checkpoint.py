@@ -6,9 +6,7 @@ from mmengine.logging import MMLogger
 from mmengine.runner import CheckpointLoader
 from torch import nn
 
-from mmstablekd.utils.safe_checkpoint import checkpoint_weights
-
-SHOWN = 8  # how many mismatching keys an error message lists
+from mmstablekd.utils.safe_checkpoint import SHOWN, checkpoint_weights
 
 
 def load_teacher_weights(teacher: nn.Module, filename: str) -> None:
