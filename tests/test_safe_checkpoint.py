@@ -206,3 +206,29 @@ def test_a_teacher_checkpoint_that_holds_no_weights_is_an_error(
         load_teacher_weights(torch.nn.Linear(2, 2), path)
     assert f'{path} is not a model checkpoint' in str(err.value)
     assert got in str(err.value)
+
+
+# ------------------------------------------------------- non-finite weights
+def test_weights_that_are_nan_or_inf_are_refused_naming_them(tmp_path):
+    state = {f'layer{i}.weight': torch.ones(2, 3) for i in range(12)}
+    for i in range(10):  # float16 and bfloat16 too
+        state[f'layer{i}.weight'][0, :i % 3 + 1] = float(
+            ('nan', 'inf', '-inf')[i % 3])
+    state['layer0.weight'] = state['layer0.weight'].half()
+    state['layer1.weight'] = state['layer1.weight'].bfloat16()
+    state['bn.num_batches_tracked'] = torch.tensor(3)  # not weights
+    path = str(tmp_path / 'diverged.pth')
+    torch.save({'state_dict': state, 'meta': {'epoch': 3}}, path)
+    data = open(path, 'rb').read()
+    with pytest.raises(CheckpointLoadError) as err:
+        CheckpointLoader.load_checkpoint(path, 'cpu')
+    assert str(err.value) == (
+        f'Checkpoint {path} holds NaN or infinite weights in 10 of its 12 '
+        'floating-point tensors: layer0.weight (1 of 6 values), '
+        'layer1.weight (2 of 6 values), layer2.weight (3 of 6 values), '
+        'layer3.weight (1 of 6 values), layer4.weight (2 of 6 values), '
+        'layer5.weight (3 of 6 values), layer6.weight (1 of 6 values), '
+        'layer7.weight (2 of 6 values) and 2 more. It is damaged or was '
+        'saved by a training run that diverged, and no learning rate trains '
+        'from it: use another checkpoint (e.g. an earlier one of that run).')
+    assert open(path, 'rb').read() == data

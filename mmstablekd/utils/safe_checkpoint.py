@@ -65,8 +65,8 @@ def load_from_local(filename: str, map_location=None):
     Raises:
         FileNotFoundError: nothing exists at ``filename``.
         CheckpointLoadError: a directory, a file that is not a readable
-            PyTorch checkpoint, or one that holds objects other than
-            tensors and MMEngine checkpoint state.
+            PyTorch checkpoint, one that holds objects other than tensors
+            and MMEngine checkpoint state, or weights that are NaN or inf.
     """
     filename = osp.expanduser(filename)
     if osp.isdir(filename):
@@ -77,7 +77,7 @@ def load_from_local(filename: str, map_location=None):
     if not osp.isfile(filename):
         raise FileNotFoundError(f'Checkpoint {filename} does not exist.')
     try:
-        return torch.load(
+        checkpoint = torch.load(
             filename, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as err:
         refused = _unsafe_globals(filename) or re.findall(
@@ -98,6 +98,8 @@ def load_from_local(filename: str, map_location=None):
         # with arbitrary bytes, which fail in arbitrary ways (IndexError,
         # KeyError, UnicodeDecodeError, RuntimeError, ...).
         raise _unreadable(filename, err) from None
+    check_finite(_state_dict(checkpoint), filename)
+    return checkpoint
 
 
 def listed(names: List[str]) -> str:
@@ -192,8 +194,7 @@ def checkpoint_weights(checkpoint, filename: str) -> dict:
     Raises:
         CheckpointLoadError: it is not a dict of tensors.
     """
-    state = checkpoint.get('state_dict', checkpoint) if isinstance(
-        checkpoint, dict) else checkpoint
+    state = _state_dict(checkpoint)
     others = {} if not isinstance(state, dict) else {
         k: type(v).__name__
         for k, v in state.items() if not isinstance(v, torch.Tensor)
@@ -209,3 +210,38 @@ def checkpoint_weights(checkpoint, filename: str) -> dict:
             f'a checkpoint written by MMEngine (tools/train.py) or '
             f'torch.save(model.state_dict()).')
     return state
+
+
+def check_finite(state, filename: str) -> None:
+    """Refuse the weights in ``state`` (a state dict; anything else passes)
+    when a dense floating-point tensor holds NaN or inf.
+
+    Raises:
+        CheckpointLoadError: naming the file and those tensors.
+    """
+    if not isinstance(state, dict):
+        return
+    tensors = {
+        k: v
+        for k, v in state.items() if isinstance(v, torch.Tensor)
+        and v.is_floating_point() and v.layout == torch.strided
+    }
+    bad = []
+    for k, v in tensors.items():
+        count = v.numel() - int(torch.isfinite(v).sum())
+        if count:
+            bad.append(f'{k} ({count} of {v.numel()} values)')
+    if bad:
+        raise CheckpointLoadError(
+            f'Checkpoint {filename} holds NaN or infinite weights in '
+            f'{len(bad)} of its {len(tensors)} floating-point tensors: '
+            f'{listed(bad)}. It is damaged or was saved by a training run '
+            f'that diverged, and no learning rate trains from it: use '
+            f'another checkpoint (e.g. an earlier one of that run).')
+
+
+def _state_dict(checkpoint):
+    """``checkpoint['state_dict']``, or the checkpoint itself (a bare state
+    dict, or not a dict at all)."""
+    return checkpoint.get('state_dict', checkpoint) if isinstance(
+        checkpoint, dict) else checkpoint
