@@ -1,11 +1,16 @@
 """Mistaken configs and files fail at build time with a message that names
 the problem and the fix."""
+import glob
+import os.path as osp
+import re
+
 import pytest
 import torch
 
-from conftest import build_model
+from conftest import UNPICKLED, RunsHarmlessCode, build_model
 from mmstablekd.models.blocks import check_groups
 from mmstablekd.engine.hooks import RecompositionHook
+from mmstablekd.utils import CheckpointLoadError
 
 
 @pytest.mark.parametrize('extra, message', [
@@ -102,6 +107,74 @@ def test_corrupt_teacher_checkpoint_is_an_error(cls_config, tmp_path):
         build_model(cls_config(teacher_ckpt=str(path)))
 
 
+def _diverged(state: dict) -> dict:
+    """``state`` with a NaN and an inf, as a diverged run leaves them."""
+    state = {k: v.clone() for k, v in state.items()}
+    state['backbone.conv1.weight'][0, 0, 0, 0] = float('nan')
+    state['head.fc.bias'][1] = float('inf')
+    return state
+
+
+@pytest.mark.parametrize('where', ['file', 'url'])
+def test_teacher_checkpoint_with_nan_or_inf_weights_fails_at_build(
+        cls_config, tmp_path, monkeypatch, where):
+    """Not at the first loss, with advice to lower the learning rate."""
+    from mmengine.runner import CheckpointLoader
+    teacher = build_model(cls_config(), fit_alignments=False).teacher
+    state = _diverged(teacher.state_dict())
+    path = str(tmp_path / 'teacher.pth')
+    torch.save({'state_dict': state}, path)
+    if where == 'url':  # what MMEngine's loader would download
+        path = 'https://example.com/teacher.pth'
+        monkeypatch.setitem(CheckpointLoader._schemes, 'https://',
+                            lambda filename, map_location: {
+                                'state_dict': state})
+    floats = sum(v.is_floating_point() for v in state.values())
+    with pytest.raises(CheckpointLoadError) as err:
+        build_model(cls_config(teacher_ckpt=path))
+    message = str(err.value)
+    assert (f'Checkpoint {path} holds NaN or infinite weights in 2 of its '
+            f'{floats} floating-point tensors: backbone.conv1.weight (1 of '
+            f'{teacher.backbone.conv1.weight.numel()} values), head.fc.bias '
+            '(1 of 4 values). It is damaged or was saved by a training run '
+            'that diverged') in message
+    assert 'use another checkpoint' in message
+
+
+@pytest.mark.parametrize('resume', [False, True])
+def test_load_from_a_checkpoint_with_nan_weights_fails_before_training(
+        cls_config, resume):
+    from mmengine.runner import Runner
+    cfg = cls_config()
+    cfg.resume = resume
+    state = build_model(cfg, fit_alignments=False).student.state_dict()
+    cfg.load_from = osp.join(osp.dirname(cfg.work_dir), 'diverged.pth')
+    torch.save({'state_dict': _diverged(state)}, cfg.load_from)
+    runner = Runner.from_cfg(cfg)
+    with pytest.raises(CheckpointLoadError, match=re.escape(
+            f'Checkpoint {cfg.load_from} holds NaN or infinite weights in 2 '
+            'of its')):
+        runner.train()
+    assert runner.iter == 0
+    assert not glob.glob(osp.join(cfg.work_dir, '*.pth'))
+
+
+def test_teacher_checkpoint_that_would_run_code_is_refused_as_such(
+        cls_config, tmp_path):
+    """Not as 'truncated': torch's weights-only unpickler reads no pickle
+    protocol 4 (as torch.save(..., pickle_protocol=4) writes it)."""
+    teacher = build_model(cls_config(), fit_alignments=False).teacher
+    path = str(tmp_path / 'teacher.pth')
+    torch.save({'state_dict': teacher.state_dict(),
+                'meta': RunsHarmlessCode()}, path, pickle_protocol=4)
+    with pytest.raises(CheckpointLoadError) as err:
+        build_model(cls_config(teacher_ckpt=path))
+    message = str(err.value)
+    assert (f'Refused to load {path}: its pickle loads the global(s) '
+            'conftest.record_unpickling, which are code') in message
+    assert 'truncated' not in message and UNPICKLED == []
+
+
 def test_teacher_checkpoint_of_another_architecture_is_an_error(
         cls_config, tmp_path):
     student = build_model(cls_config()).student
@@ -180,12 +253,18 @@ def test_a_mistake_in_a_rerun_leaves_earlier_checkpoints_and_logs_intact(
 
     before = snapshot()
     assert any(p.endswith('epoch_1.pth') for p in before)
+    code = str(tmp_path / 'code.pth')
+    torch.save({'meta': RunsHarmlessCode()}, code, pickle_protocol=4)
+    diverged = str(tmp_path / 'diverged.pth')
+    torch.save({'state_dict': {'w': torch.tensor(float('nan'))}}, diverged)
     mistakes = [
         ("model = dict(boundaries=dict(student=['backbone.layr1', "
          "'backbone.layer2', 'backbone.layer3']))", ValueError),
         ("custom_hooks = [dict(type='mmstablekd.RecompositionHook', "
          "stages=[dict(begin=0, groups=[[0], [1, 3], [2]])])]", ValueError),
         ("model = dict(teacher_ckpt='missing.pth')", FileNotFoundError),
+        (f'model = dict(teacher_ckpt={code!r})', CheckpointLoadError),
+        (f'model = dict(teacher_ckpt={diverged!r})', CheckpointLoadError),
     ]
     for extra, error in mistakes:
         bad = cls_config(extra=extra)

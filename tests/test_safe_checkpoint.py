@@ -1,4 +1,5 @@
 """Checkpoints load with torch's weights-only unpickler."""
+import math
 import os
 import pickle
 import re
@@ -9,6 +10,7 @@ import torch
 from mmengine.logging import HistoryBuffer, MessageHub
 from mmengine.runner import CheckpointLoader
 
+from conftest import UNPICKLED, RunsHarmlessCode
 from mmstablekd.utils import CheckpointLoadError
 
 
@@ -139,24 +141,52 @@ def test_unreadable_files_are_told_apart(tmp_path, real_checkpoint):
 
 @pytest.mark.parametrize('save', [
     lambda obj, path: torch.save(obj, path),
+    lambda obj, path: torch.save(obj, path, pickle_protocol=4),
     lambda obj, path: torch.save(obj, path,
                                  _use_new_zipfile_serialization=False),
-    lambda obj, path: open(path, 'wb').write(pickle.dumps(obj, protocol=2)),
     lambda obj, path: open(path, 'wb').write(pickle.dumps(obj, protocol=0)),
-], ids=['zip', 'legacy', 'pickle2', 'pickle0'])
+    lambda obj, path: open(path, 'wb').write(pickle.dumps(obj, protocol=2)),
+    # pickle.dump's default; torch's weights-only unpickler reads neither
+    lambda obj, path: open(path, 'wb').write(pickle.dumps(obj, protocol=4)),
+    lambda obj, path: open(path, 'wb').write(pickle.dumps(obj, protocol=5)),
+], ids=['zip', 'zip-protocol4', 'legacy', 'pickle0', 'pickle2', 'pickle4',
+        'pickle5'])
 def test_a_pickle_that_would_run_code_is_refused_in_any_format(
         tmp_path, save):
     from mmstablekd.models.algorithms.teacher_checkpoint import \
         load_teacher_weights
-    path = str(tmp_path / 'evil.pth')
-    save({'state_dict': {'w': torch.ones(1)}, 'meta': RunsCode()}, path)
-    os.chdir(tmp_path)
+    path = str(tmp_path / 'code.pth')
+    save({'state_dict': {'w': torch.ones(1)}, 'meta': RunsHarmlessCode()},
+         path)
+    data = open(path, 'rb').read()
     for load in (lambda: CheckpointLoader.load_checkpoint(path, 'cpu'),
                  lambda: load_teacher_weights(torch.nn.Linear(2, 2), path)):
         with pytest.raises(CheckpointLoadError) as err:
             load()
-        assert path in str(err.value)
-    assert not (tmp_path / 'pwned').exists()
+        message = str(err.value)
+        assert f'Refused to load {path}: its pickle loads the global(s) ' in \
+            message
+        assert 'conftest.record_unpickling' in message
+        assert 'Loading the file would run that code' in message
+        assert 're-save the weights as a plain state_dict' in message
+        assert 'truncated' not in message
+    assert UNPICKLED == [] and open(path, 'rb').read() == data
+
+
+def test_a_refusal_names_each_global_once_in_the_order_they_load(tmp_path):
+    path = str(tmp_path / 'code.pth')
+    # functions pickle by name: unpickling would look them up, not call them
+    functions = [math.sqrt, math.floor, math.ceil, math.exp, math.log,
+                 math.sin, math.cos, math.tan, math.atan, math.fabs]
+    torch.save({'state_dict': {'w': torch.ones(1)},
+                'meta': [RunsHarmlessCode(), *functions, RunsHarmlessCode()]},
+               path)
+    with pytest.raises(CheckpointLoadError) as err:
+        CheckpointLoader.load_checkpoint(path, 'cpu')
+    assert ('loads the global(s) conftest.record_unpickling, math.sqrt, '
+            'math.floor, math.ceil, math.exp, math.log, math.sin, math.cos '
+            'and 3 more, which are code') in str(err.value)
+    assert UNPICKLED == []
 
 
 @pytest.mark.parametrize('content, got', [
@@ -176,3 +206,29 @@ def test_a_teacher_checkpoint_that_holds_no_weights_is_an_error(
         load_teacher_weights(torch.nn.Linear(2, 2), path)
     assert f'{path} is not a model checkpoint' in str(err.value)
     assert got in str(err.value)
+
+
+# ------------------------------------------------------- non-finite weights
+def test_weights_that_are_nan_or_inf_are_refused_naming_them(tmp_path):
+    state = {f'layer{i}.weight': torch.ones(2, 3) for i in range(12)}
+    for i in range(10):  # float16 and bfloat16 too
+        state[f'layer{i}.weight'][0, :i % 3 + 1] = float(
+            ('nan', 'inf', '-inf')[i % 3])
+    state['layer0.weight'] = state['layer0.weight'].half()
+    state['layer1.weight'] = state['layer1.weight'].bfloat16()
+    state['bn.num_batches_tracked'] = torch.tensor(3)  # not weights
+    path = str(tmp_path / 'diverged.pth')
+    torch.save({'state_dict': state, 'meta': {'epoch': 3}}, path)
+    data = open(path, 'rb').read()
+    with pytest.raises(CheckpointLoadError) as err:
+        CheckpointLoader.load_checkpoint(path, 'cpu')
+    assert str(err.value) == (
+        f'Checkpoint {path} holds NaN or infinite weights in 10 of its 12 '
+        'floating-point tensors: layer0.weight (1 of 6 values), '
+        'layer1.weight (2 of 6 values), layer2.weight (3 of 6 values), '
+        'layer3.weight (1 of 6 values), layer4.weight (2 of 6 values), '
+        'layer5.weight (3 of 6 values), layer6.weight (1 of 6 values), '
+        'layer7.weight (2 of 6 values) and 2 more. It is damaged or was '
+        'saved by a training run that diverged, and no learning rate trains '
+        'from it: use another checkpoint (e.g. an earlier one of that run).')
+    assert open(path, 'rb').read() == data

@@ -6,9 +6,8 @@ from mmengine.logging import MMLogger
 from mmengine.runner import CheckpointLoader
 from torch import nn
 
-from mmstablekd.utils.safe_checkpoint import checkpoint_weights
-
-SHOWN = 8  # how many mismatching keys an error message lists
+from mmstablekd.utils.safe_checkpoint import (SHOWN, check_finite,
+                                              checkpoint_weights)
 
 
 def load_teacher_weights(teacher: nn.Module, filename: str) -> None:
@@ -16,8 +15,9 @@ def load_teacher_weights(teacher: nn.Module, filename: str) -> None:
 
     Raises:
         FileNotFoundError: the file does not exist.
-        CheckpointLoadError: the file is not a readable checkpoint, or
-            holds more than tensors and MMEngine checkpoint state.
+        CheckpointLoadError: the file is not a readable checkpoint, holds
+            more than tensors and MMEngine checkpoint state, or weights that
+            are NaN or inf.
         ValueError: the checkpoint's keys or shapes do not match the teacher
             (the message lists missing, unexpected and mismatched keys).
     """
@@ -28,6 +28,8 @@ def load_teacher_weights(teacher: nn.Module, filename: str) -> None:
             f'training the teacher config with tools/train.py.')
     checkpoint = CheckpointLoader.load_checkpoint(filename, map_location='cpu')
     state = checkpoint_weights(checkpoint, filename)
+    # load_from_local checked a local file; MMEngine's loaders read URLs
+    check_finite(state, filename)
     state = {re.sub(r'^module\.', '', k): v for k, v in state.items()}
     expected = teacher.state_dict()
     missing = [k for k in expected if k not in state]
