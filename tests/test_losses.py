@@ -6,7 +6,8 @@ import pytest
 import torch
 from mmengine.registry import MODELS
 
-from mmstablekd.models.losses import ATLoss, GramLoss, ICDLoss, PKTLoss
+from mmstablekd.models.losses import (ATLoss, FeatureMSELoss, GramLoss,
+                                      ICDLoss, PKTLoss)
 
 # three samples: student embeddings of width 2, teacher ones of width 3
 F_S = [[1.0, 2.0], [-1.0, 0.5], [0.5, -2.0]]
@@ -291,6 +292,31 @@ def test_gram_gradient_reaches_student_only():
 def test_gram_channel_mismatch_points_to_an_adapter():
     with pytest.raises(ValueError, match=r'student 2 and teacher 3.*adapter'):
         GramLoss()(_t(MAP_S), _t(MAP_T))
+
+
+# ------------------------------------------------------------ feature MSE
+def test_relative_feature_mse_divides_by_the_teachers_channel_variance():
+    student, teacher = _t(MAP_S), _t(MAP_T)[:, :2]
+    mse = sum((s - t)**2 for s, t in zip(student.flatten(),
+                                          teacher.flatten())) / 16
+    # each channel's variance over the 2 samples x 4 positions, then the mean
+    variances = [teacher[:, c].flatten().var(unbiased=False) for c in (0, 1)]
+    expected = 3.0 * mse / (sum(variances) / 2)
+    loss = FeatureMSELoss(relative=True, loss_weight=3.0)
+    assert loss(student, teacher).item() == pytest.approx(expected.item())
+    # tokens (N, L, C): the same figure, channels last
+    tokens = loss(student.flatten(2).transpose(1, 2),
+                  teacher.flatten(2).transpose(1, 2))
+    assert tokens.item() == pytest.approx(expected.item())
+
+
+def test_relative_feature_mse_ignores_the_features_scale():
+    student, teacher = _t(MAP_S), _t(MAP_T)[:, :2]
+    loss = FeatureMSELoss(relative=True)
+    assert loss(100 * student, 100 * teacher).item() == pytest.approx(
+        loss(student, teacher).item())
+    with pytest.raises(ValueError, match='set one'):
+        FeatureMSELoss(normalize=True, relative=True)
 
 
 # ---------------------------------------------------------------- together

@@ -15,12 +15,23 @@ class FeatureMSELoss(nn.Module):
             (each sample flattened to ``C*H*W`` values); the loss is then the
             batch mean of ``||u_s - u_t||^2``, in ``[0, 4]``, independent of
             the features' scale. Default: False (element-wise MSE).
+        relative (bool): divide the element-wise MSE by the teacher
+            feature's variance (per channel over the batch and positions,
+            then averaged over channels; a constant): 1 means as far from
+            the teacher as the teacher's features spread, whatever their
+            scale, and the channels keep their relative weights. Default:
+            False.
         loss_weight (float): multiplier of the loss. Default: 1.0.
     """
 
-    def __init__(self, normalize: bool = False, loss_weight: float = 1.0):
+    def __init__(self, normalize: bool = False, relative: bool = False,
+                 loss_weight: float = 1.0):
         super().__init__()
+        if normalize and relative:
+            raise ValueError('FeatureMSELoss: normalize and relative are two '
+                             'ways to make the loss scale-free; set one.')
         self.normalize = normalize
+        self.relative = relative
         self.loss_weight = loss_weight
 
     @fp32_loss
@@ -41,4 +52,14 @@ class FeatureMSELoss(nn.Module):
             loss = (student - teacher).pow(2).sum(dim=1).mean()
         else:
             loss = F.mse_loss(student, teacher)
+        if self.relative:
+            loss = loss / channel_variance(teacher).clamp(min=1e-12)
         return self.loss_weight * loss
+
+
+def channel_variance(feat: torch.Tensor) -> torch.Tensor:
+    """The mean over channels of each channel's variance over the batch and
+    positions: ``(N, C, H, W)`` maps, or channels last for ``(N, [L,] C)``."""
+    rows = feat.transpose(0, 1).flatten(1) if feat.dim() == 4 else \
+        feat.reshape(-1, feat.shape[-1]).T
+    return rows.var(dim=1, unbiased=False).mean()
