@@ -1,5 +1,6 @@
 """StableKD through a real MMEngine Runner, from mmpretrain:: configs."""
 import copy
+import json
 import glob
 import os.path as osp
 
@@ -261,3 +262,32 @@ def test_the_head_as_its_own_block_learns_from_the_teachers_layer4(
     assert _reached(model, losses['loss_feat_b3']) == {
         'backbone.conv1', 'backbone.bn1', 'backbone.layer1',
         'backbone.layer2', 'backbone.layer3', 'backbone.layer4'}
+
+
+def test_composition_probe_records_every_validation_without_changing_training(
+        cls_config, teacher_ckpt):
+    """CompositionProbeHook: per validation the grouping, the top-1, each
+    boundary's gap and the teacher-fed top-1, in the work dir's json; the
+    weights trained with it are the weights trained without it."""
+    schedule = SCHEDULE.format(by_epoch=True, b1=1, b2=2)
+    probed = cls_config(teacher_ckpt, extra=schedule + '''
+custom_hooks.append(dict(type='mmstablekd.CompositionProbeHook'))
+''')
+    runner = Runner.from_cfg(probed)
+    runner.train()
+    records = json.load(open(osp.join(probed.work_dir,
+                                      'composition_probe.json')))
+    assert [r['groups'] for r in records] == [
+        [[0], [1], [2], [3]], [[0, 1], [2, 3]], [[0, 1, 2, 3]]]
+    for record in records:
+        assert {'iter', 'top1', 'gap_b0', 'gap_b1', 'gap_b2',
+                'fed_top1'} <= set(record)
+        assert all(record[f'gap_b{j}'] >= 0 for j in range(3))
+        assert 0 <= record['fed_top1'] <= 100
+    plain = cls_config(teacher_ckpt, extra=schedule)
+    plain.work_dir += '_plain'
+    other = Runner.from_cfg(plain)
+    other.train()
+    for (name, a), b in zip(runner.model.state_dict().items(),
+                            other.model.state_dict().values()):
+        torch.testing.assert_close(a, b, msg=name)
