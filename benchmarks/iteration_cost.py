@@ -2,7 +2,7 @@
 (end-to-end) KD on the same pair and batch, measured side by side.
 
     python benchmarks/iteration_cost.py [--config CFG] [--batch 64] \
-        [--iters 20]
+        [--iters 20] [--out REPORT.md]
     # a detector pair (RetinaNet R-50 -> R-18): its KD twin is feature
     # imitation (detection losses + FPN imitation, end to end)
     python benchmarks/iteration_cost.py --config \
@@ -195,31 +195,47 @@ def measure(config: str, batch: int = 64, size: int = 32,
         peak_ratio=memory['StableKD']['peak_mib'] / memory['KD']['peak_mib'])
 
 
+def report(args, cost: dict) -> str:
+    """The Markdown report of :func:`measure`'s ``cost``."""
+    lines = [
+        f'config: {osp.relpath(args.config, ROOT)}  batch {args.batch} x '
+        f'3x{args.size}x{args.size}, {args.iters} timed iterations, '
+        f'{cost["threads"]} threads', '',
+        '| grouping | median iter (s) | peak RSS growth (MiB) | '
+        'peak RSS (MiB) |', '|---|---:|---:|---:|'
+    ]
+    for name, groups in cost['groupings'].items():
+        memory = cost['memory_mib'][name]
+        lines.append(
+            f'| {name} {groups} | {cost["median_iter_s"][name]:.3f} | '
+            f'{memory["peak_growth_mib"]:.0f} | {memory["peak_mib"]:.0f} |')
+    lines += [
+        '', f'StableKD / KD: iteration time x{cost["time_ratio"]:.3f} '
+        f'(target <= 1.10), peak RSS growth x{cost["growth_ratio"]:.3f}, '
+        f'peak RSS x{cost["peak_ratio"]:.3f} (target <= 1.15)'
+    ]
+    return '\n'.join(lines) + '\n'
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--config', default=DEFAULT_CONFIG)
     parser.add_argument('--batch', type=int, default=64)
     parser.add_argument('--size', type=int, default=32)
     parser.add_argument('--iters', type=int, default=20)
+    parser.add_argument('--out', help='also write the report (Markdown) '
+                        'there')
     parser.add_argument('--grouping', help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.grouping:
         return measure_memory(args)
 
-    cost = measure(args.config, args.batch, args.size, args.iters)
-    print(f'config: {osp.relpath(args.config, ROOT)}  batch {args.batch} '
-          f'x 3x{args.size}x{args.size}, {args.iters} timed iterations, '
-          f'{cost["threads"]} threads')
-    print('| grouping | median iter (s) | peak RSS growth (MiB) | '
-          'peak RSS (MiB) |')
-    print('|---|---:|---:|---:|')
-    for name, groups in cost['groupings'].items():
-        memory = cost['memory_mib'][name]
-        print(f'| {name} {groups} | {cost["median_iter_s"][name]:.3f} | '
-              f'{memory["peak_growth_mib"]:.0f} | {memory["peak_mib"]:.0f} |')
-    print(f'StableKD / KD: iteration time x{cost["time_ratio"]:.3f} (target '
-          f'<= 1.10), peak RSS growth x{cost["growth_ratio"]:.3f}, peak RSS '
-          f'x{cost["peak_ratio"]:.3f} (target <= 1.15)')
+    text = report(args, measure(args.config, args.batch, args.size,
+                                args.iters))
+    print(text, end='')
+    if args.out:
+        with open(args.out, 'w') as f:
+            f.write(text)
 
 
 if __name__ == '__main__':
