@@ -4,7 +4,8 @@
         [--work-dir work_dirs/heterogeneous_pairs] \
         [--out docs/heterogeneous_pairs.md] [--seeds 0 1 2] [--jobs 2] \
         [--alignments pca chansel convbn] [--ablations pca-signed ...] \
-        [--fractions 1.0 0.2] [--iters 92]
+        [--fractions 1.0 0.2] [--iters 92] [--teacher-widths 8 16 32] \
+        [--teacher-epochs 16] [--cfg-options KEY=VALUE ...]
 
 The student is the digits demo's (CIFAR-style ResNet-18 at base width 8);
 the teachers are the same network at base width 8, 16 and 32 (width ratios
@@ -101,24 +102,32 @@ def run(config: str, work_dir: str, options: list, train=True):
     return result
 
 
-def train_teachers(work_dir: str, jobs: int) -> dict:
-    """Teacher checkpoint by width, trained on all the data."""
+def epoch_options(epochs) -> list:
+    """The option that trains ``epochs`` epochs; none when None (the
+    config's)."""
+    return [] if epochs is None else [f'train_cfg.max_epochs={epochs}']
+
+
+def train_teachers(work_dir: str, jobs: int, widths, epochs,
+                   extra: list) -> dict:
+    """Teacher checkpoint by width, trained ``epochs`` (None: its config's)
+    on all the data, ``extra`` options last."""
     def one(width):
         run_dir = osp.join(work_dir, f'teacher_w{width}')
         result = run('resnet18-w32_digits_teacher.py', run_dir,
-                     teacher_options(width) +
-                     [f'train_cfg.max_epochs={TEACHER_EPOCHS}'])
+                     teacher_options(width) + epoch_options(epochs) + extra)
         ckpt = open(osp.join(run_dir, 'last_checkpoint')).read().strip()
         return width, dict(result, ckpt=ckpt)
 
     with ThreadPoolExecutor(jobs) as pool:
-        return dict(pool.map(one, TEACHER_WIDTHS))
+        return dict(pool.map(one, widths))
 
 
 def plan(seeds, fractions, iters, alignments, ablations,
          teachers: dict) -> list:
     """Every run: ``(key, config, options)``; key =
-    ``(method, width ratio, fraction, seed)``."""
+    ``(method, width ratio, fraction, seed)``; one teacher width per entry
+    of ``teachers``."""
     runs = []
     for fraction in fractions:
         for seed in seeds:
@@ -126,7 +135,7 @@ def plan(seeds, fractions, iters, alignments, ablations,
                 fraction, iters)
             runs.append((('student alone', None, fraction, seed),
                          CONFIGS['student alone'], base))
-            for width in TEACHER_WIDTHS:
+            for width in teachers:
                 ratio = STUDENT_WIDTH / width
                 distill = base + [
                     f'model.teacher_ckpt={teachers[width]["ckpt"]}'
@@ -161,10 +170,11 @@ def _mean_std(values, seeds: int) -> str:
         f'{cell} ({len(values)} seed{"s" * (len(values) > 1)})'
 
 
-def comparison_table(results: dict, fractions, seeds: int) -> str:
-    """Rows: methods; columns: (width ratio, data fraction); cells: mean ±
-    std of the final top-1 over seeds."""
-    ratios = [STUDENT_WIDTH / w for w in TEACHER_WIDTHS]
+def comparison_table(results: dict, fractions, seeds: int,
+                     widths=TEACHER_WIDTHS) -> str:
+    """Rows: methods; columns: (width ratio, data fraction), a ratio per
+    teacher width; cells: mean ± std of the final top-1 over seeds."""
+    ratios = [STUDENT_WIDTH / w for w in widths]
     columns = [(r, f) for f in fractions for r in ratios]
     methods = list(dict.fromkeys(k[0] for k in results))
     header = ['method'] + [
@@ -211,9 +221,11 @@ def runs_table(results: dict) -> str:
     return '\n'.join(lines)
 
 
-def pairs_parser(name: str, doc: str) -> argparse.ArgumentParser:
+def pairs_parser(name: str, doc: str,
+                 teacher_epochs=None) -> argparse.ArgumentParser:
     """The options every pair benchmark takes; its runs go to
-    ``work_dirs/<name>`` and its report to ``docs/<name>.md``."""
+    ``work_dirs/<name>``, its report to ``docs/<name>.md``, and its teacher
+    trains ``teacher_epochs`` (None: its config's)."""
     parser = argparse.ArgumentParser(description=doc.splitlines()[0])
     parser.add_argument('--work-dir', default=osp.join('work_dirs', name))
     parser.add_argument('--out', default=osp.join('docs', f'{name}.md'))
@@ -224,11 +236,34 @@ def pairs_parser(name: str, doc: str) -> argparse.ArgumentParser:
                         help='runs in parallel (one torch thread each)')
     parser.add_argument('--report-only', action='store_true',
                         help='report the finished runs, train nothing')
+    add_budget_options(parser, teacher_epochs)
     return parser
 
 
+def add_budget_options(parser: argparse.ArgumentParser,
+                       teacher_epochs=None) -> None:
+    """The options that shrink a benchmark for a quick check: the teacher's
+    epochs (default ``teacher_epochs``, None: its config's) and
+    ``--cfg-options`` for every run, the teacher's too."""
+    parser.add_argument(
+        '--teacher-epochs', type=int, default=teacher_epochs,
+        help="the teacher's training epochs (default: "
+        + (f'{teacher_epochs})' if teacher_epochs else "its config's)"))
+    parser.add_argument(
+        '--cfg-options', nargs='+', default=[], metavar='KEY=VALUE',
+        help='appended to the options of every run, the teachers\' too '
+        '(e.g. a subset of the data, through train_dataloader.sampler, for a '
+        'quick check); a benchmark that reuses the finished runs of its work '
+        'dir reuses them whatever their options: give a quick check its own '
+        '--work-dir')
+
+
 def main():
-    parser = pairs_parser('heterogeneous_pairs', __doc__)
+    parser = pairs_parser('heterogeneous_pairs', __doc__, TEACHER_EPOCHS)
+    parser.add_argument('--teacher-widths', type=int, nargs='+',
+                        default=list(TEACHER_WIDTHS),
+                        help="the teachers' base widths (the student's: "
+                        f'{STUDENT_WIDTH})')
     parser.add_argument('--fractions', type=float, nargs='+',
                         default=[1.0, 0.2])
     parser.add_argument('--alignments', nargs='+', choices=list(ALIGNMENTS),
@@ -239,16 +274,20 @@ def main():
     args = parser.parse_args()
     os.environ.setdefault('OMP_NUM_THREADS', '1')
     start = time.time()
-    teachers = train_teachers(args.work_dir, args.jobs)
+    teachers = train_teachers(args.work_dir, args.jobs, args.teacher_widths,
+                              args.teacher_epochs, args.cfg_options)
     runs = plan(args.seeds, args.fractions, args.iters, args.alignments,
                 args.ablations, teachers)
     with ThreadPoolExecutor(args.jobs) as pool:
         done = pool.map(
             lambda r: run(r[1], osp.join(args.work_dir, _slug(
-                r[0], args.iters)), r[2], not args.report_only), runs)
+                r[0], args.iters)), r[2] + args.cfg_options,
+                not args.report_only), runs)
         results = {key: result for (key, _, _), result in zip(runs, done)
                    if result is not None}
     missing = len(runs) - len(results)
+    table = comparison_table(results, args.fractions, len(args.seeds),
+                             args.teacher_widths)
     minutes = (time.time() - start) / 60
     teacher_lines = '\n'.join(
         f'| ResNet-18 w{w} | {STUDENT_WIDTH / w:g} | {t["top1"]:.2f} |'
@@ -264,7 +303,7 @@ def main():
 
 **Set-up.** {__doc__.split(chr(10) + chr(10))[2]}
 
-Teachers (test top-1 after {TEACHER_EPOCHS} epochs):
+Teachers (test top-1 after {args.teacher_epochs} epochs):
 
 | teacher | student / teacher width | top-1 (%) |
 |---|---:|---:|
@@ -275,7 +314,7 @@ Alignments (built where the widths differ):
 
 ## Final test top-1 (%), mean ± std over seeds {args.seeds}
 
-{comparison_table(results, args.fractions, len(args.seeds))}
+{table}
 
 ## Every run
 
@@ -283,7 +322,7 @@ Alignments (built where the widths differ):
 '''
     with open(args.out, 'w') as f:
         f.write(report)
-    print(comparison_table(results, args.fractions, len(args.seeds)))
+    print(table)
     print(f'\nReport: {args.out}')
 
 

@@ -2,7 +2,7 @@
 (end-to-end) KD on the same pair and batch, measured side by side.
 
     python benchmarks/iteration_cost.py [--config CFG] [--batch 64] \
-        [--iters 20]
+        [--iters 20] [--out REPORT.md]
     # a detector pair (RetinaNet R-50 -> R-18): its KD twin is feature
     # imitation (detection losses + FPN imitation, end to end)
     python benchmarks/iteration_cost.py --config \
@@ -51,10 +51,45 @@ def build(config: str):
                     init_cfg.get('type') == 'Pretrained':
                 module.init_cfg = None
         model.init_weights()
-    stages = [h for h in cfg.get('custom_hooks', [])
-              if h['type'].endswith('RecompositionHook')]
-    decomposed = stages[0]['stages'][0]['groups'] if stages else None
-    return model.train(), decomposed
+        groups = first_groups(cfg)
+    if groups is None:  # the first stage trains end to end
+        groups = [list(range(model.num_blocks))]
+    return model.train(), groups
+
+
+def first_groups(cfg):
+    """The grouping the config's ``RecompositionHook`` trains with first
+    (None where it trains end to end), read as the runner reads it: the
+    stages the hook sets itself, or the top-level ``recomposition``
+    (:func:`~mmstablekd.engine.stages.hand_over_stages`), in the order they
+    run.
+
+    Raises:
+        SystemExit: the config has no ``RecompositionHook``.
+    """
+    from mmengine.registry import HOOKS
+    from mmstablekd.engine.hooks import RecompositionHook
+    from mmstablekd.engine.stages import hand_over_stages
+    hand_over_stages(cfg)
+    for hook in cfg.get('custom_hooks') or []:
+        if HOOKS.get(hook['type']) is RecompositionHook:
+            return HOOKS.build(hook).stages[0].get('groups')
+    sys.exit(f'{cfg.filename} has no RecompositionHook: no decomposed '
+             f'grouping to measure')
+
+
+def set_up(config: str, batch: int, size: int):
+    """``(model, decomposed grouping, optimizer, (inputs, data_samples))``:
+    the model of ``config`` with its alignments fitted (as
+    ``AlignmentFitHook`` fits them before training) on the random batch
+    of ``batch`` images of ``size`` x ``size`` it then trains on."""
+    model, decomposed = build(config)
+    inputs, samples = make_batch(model, batch, size)
+    # what the alignments are fitted on does not change what they cost
+    model.fit_alignments([dict(inputs=inputs, data_samples=samples)])
+    optimizer = torch.optim.SGD(
+        [p for p in model.parameters() if p.requires_grad], lr=0.01)
+    return model, decomposed, optimizer, (inputs, samples)
 
 
 def make_batch(model, batch: int, size: int):
@@ -107,12 +142,10 @@ def measure_memory(args) -> None:
     """Child process: print the peak resident memory of training one
     grouping, above the resident memory of the built model."""
     import threading
-    model, decomposed = build(args.config)
+    model, decomposed, optimizer, batch = set_up(args.config, args.batch,
+                                                 args.size)
     model.set_groups(decomposed if args.grouping == 'stablekd' else
                      [list(range(model.num_blocks))])
-    optimizer = torch.optim.SGD(
-        [p for p in model.parameters() if p.requires_grad], lr=0.01)
-    batch = make_batch(model, args.batch, args.size)
     before, peak, done = current_rss_mib(), [0.0], threading.Event()
 
     def sample():  # every 2 ms, the process's resident memory
@@ -134,14 +167,9 @@ def measure(config: str, batch: int = 64, size: int = 32,
             iters: int = 20) -> dict:
     """Median iteration time (s) and peak memory (MiB) of both groupings,
     and the StableKD / KD ratios."""
-    model, decomposed = build(config)
-    if decomposed is None:
-        sys.exit(f'{config} has no RecompositionHook stages')
+    model, decomposed, optimizer, inputs = set_up(config, batch, size)
     groupings = {'KD': [list(range(model.num_blocks))],
                  'StableKD': decomposed}
-    optimizer = torch.optim.SGD(
-        [p for p in model.parameters() if p.requires_grad], lr=0.01)
-    inputs = make_batch(model, batch, size)
     times = {name: [] for name in groupings}
     for i in range(iters + 2):
         for name, groups in groupings.items():
@@ -167,31 +195,47 @@ def measure(config: str, batch: int = 64, size: int = 32,
         peak_ratio=memory['StableKD']['peak_mib'] / memory['KD']['peak_mib'])
 
 
+def report(args, cost: dict) -> str:
+    """The Markdown report of :func:`measure`'s ``cost``."""
+    lines = [
+        f'config: {osp.relpath(args.config, ROOT)}  batch {args.batch} x '
+        f'3x{args.size}x{args.size}, {args.iters} timed iterations, '
+        f'{cost["threads"]} threads', '',
+        '| grouping | median iter (s) | peak RSS growth (MiB) | '
+        'peak RSS (MiB) |', '|---|---:|---:|---:|'
+    ]
+    for name, groups in cost['groupings'].items():
+        memory = cost['memory_mib'][name]
+        lines.append(
+            f'| {name} {groups} | {cost["median_iter_s"][name]:.3f} | '
+            f'{memory["peak_growth_mib"]:.0f} | {memory["peak_mib"]:.0f} |')
+    lines += [
+        '', f'StableKD / KD: iteration time x{cost["time_ratio"]:.3f} '
+        f'(target <= 1.10), peak RSS growth x{cost["growth_ratio"]:.3f}, '
+        f'peak RSS x{cost["peak_ratio"]:.3f} (target <= 1.15)'
+    ]
+    return '\n'.join(lines) + '\n'
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--config', default=DEFAULT_CONFIG)
     parser.add_argument('--batch', type=int, default=64)
     parser.add_argument('--size', type=int, default=32)
     parser.add_argument('--iters', type=int, default=20)
+    parser.add_argument('--out', help='also write the report (Markdown) '
+                        'there')
     parser.add_argument('--grouping', help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.grouping:
         return measure_memory(args)
 
-    cost = measure(args.config, args.batch, args.size, args.iters)
-    print(f'config: {osp.relpath(args.config, ROOT)}  batch {args.batch} '
-          f'x 3x{args.size}x{args.size}, {args.iters} timed iterations, '
-          f'{cost["threads"]} threads')
-    print('| grouping | median iter (s) | peak RSS growth (MiB) | '
-          'peak RSS (MiB) |')
-    print('|---|---:|---:|---:|')
-    for name, groups in cost['groupings'].items():
-        memory = cost['memory_mib'][name]
-        print(f'| {name} {groups} | {cost["median_iter_s"][name]:.3f} | '
-              f'{memory["peak_growth_mib"]:.0f} | {memory["peak_mib"]:.0f} |')
-    print(f'StableKD / KD: iteration time x{cost["time_ratio"]:.3f} (target '
-          f'<= 1.10), peak RSS growth x{cost["growth_ratio"]:.3f}, peak RSS '
-          f'x{cost["peak_ratio"]:.3f} (target <= 1.15)')
+    text = report(args, measure(args.config, args.batch, args.size,
+                                args.iters))
+    print(text, end='')
+    if args.out:
+        with open(args.out, 'w') as f:
+            f.write(text)
 
 
 if __name__ == '__main__':

@@ -2,6 +2,8 @@
 
     python benchmarks/paper_claims.py [--work-dir work_dirs/paper_claims]
         [--out docs/benchmarks.md] [--seeds 0 1 2] [--no-variants]
+        [--teacher-epochs N] [--epochs N] [--cost-batch 64] [--cost-iters 20]
+        [--cfg-options KEY=VALUE ...]
 
 One pair (the digits demo, CIFAR-style ResNet-18 w32 -> w8) and one budget
 (the demo's 8 epochs, validation every epoch). The teacher is trained once;
@@ -24,12 +26,15 @@ import statistics
 import sys
 import time
 
+from mmengine.config import DictAction
+
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path[:0] = [osp.join(ROOT, 'tools'), osp.join(ROOT, 'tools', 'analysis'),
                 osp.join(ROOT, 'benchmarks')]
 import demo_digits  # noqa: E402
 import iboe_probe  # noqa: E402
 import iteration_cost  # noqa: E402
+from heterogeneous_pairs import add_budget_options, epoch_options  # noqa: E402
 
 CONFIG = {  # method -> demo config
     'student alone': 'resnet18-w8_digits_student.py',
@@ -65,8 +70,15 @@ VARIANTS = {
 }
 
 
-def train_runs(runs: dict, seeds, teacher_ckpt: str, work_dir: str) -> dict:
-    """``{name: [dict(seed, iters, curve, seconds), ...]}`` over seeds."""
+# the options that make a run a quick check rather than the benchmark
+QUICK_OPTIONS = ('teacher_epochs', 'epochs', 'cost_batch', 'cost_iters',
+                 'cfg_options')
+
+
+def train_runs(runs: dict, seeds, teacher_ckpt: str, work_dir: str,
+               extra: list = ()) -> dict:
+    """``{name: [dict(seed, iters, curve, seconds), ...]}`` over seeds;
+    ``extra`` options last in every run."""
     results = {}
     for name, (method, options) in runs.items():
         results[name] = []
@@ -75,12 +87,21 @@ def train_runs(runs: dict, seeds, teacher_ckpt: str, work_dir: str) -> dict:
             opts = [f'randomness.seed={seed}'] + options
             if method != 'student alone':
                 opts.append(f'model.teacher_ckpt={teacher_ckpt}')
+            opts += extra
             seconds = demo_digits.train(
                 osp.join(demo_digits.CONFIGS, CONFIG[method]), run_dir, opts)
             iters, curve = demo_digits.read_curve(run_dir)
             results[name].append(
                 dict(seed=seed, iters=iters, curve=curve, seconds=seconds))
     return results
+
+
+def option_dict(options) -> dict:
+    """``KEY=VALUE`` options as a dict, typed as ``--cfg-options`` of
+    tools/train.py types them."""
+    parser = argparse.ArgumentParser()
+    parser.add_argument('options', nargs='*', action=DictAction)
+    return parser.parse_args(list(options)).options or {}
 
 
 def _slug(name: str) -> str:
@@ -210,24 +231,37 @@ def main():
                                                   'benchmarks.md'))
     parser.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2])
     parser.add_argument('--no-variants', action='store_true')
+    parser.add_argument('--epochs', type=int,
+                        help="every run's training epochs, the IBOE probe's "
+                        "too (default: the demo configs' 8)")
+    parser.add_argument('--cost-batch', type=int, default=64,
+                        help='the batch of the iteration cost measurement')
+    parser.add_argument('--cost-iters', type=int, default=20,
+                        help='timed iterations of the cost measurement')
+    add_budget_options(parser)
     args = parser.parse_args()
+    args.quick = any(getattr(args, name) != parser.get_default(name)
+                     for name in QUICK_OPTIONS)
     start = time.perf_counter()
     docs = osp.dirname(osp.abspath(args.out))
     os.makedirs(docs, exist_ok=True)
 
     teacher_dir = osp.join(args.work_dir, 'teacher')
     demo_digits.train(osp.join(demo_digits.CONFIGS, demo_digits.TEACHER),
-                      teacher_dir, [])
+                      teacher_dir,
+                      epoch_options(args.teacher_epochs) + args.cfg_options)
     teacher_ckpt = open(osp.join(teacher_dir,
                                  'last_checkpoint')).read().strip()
     teacher_top1 = demo_digits.read_curve(teacher_dir)[1][-1][1]
-    results = train_runs(RUNS, args.seeds, teacher_ckpt, args.work_dir)
+    extra = epoch_options(args.epochs) + args.cfg_options
+    results = train_runs(RUNS, args.seeds, teacher_ckpt, args.work_dir,
+                         extra)
     variants = {} if args.no_variants else train_runs(
-        VARIANTS, args.seeds[:1], teacher_ckpt, args.work_dir)
+        VARIANTS, args.seeds[:1], teacher_ckpt, args.work_dir, extra)
 
     cost = iteration_cost.measure(
-        osp.join(demo_digits.CONFIGS, CONFIG['StableKD']), batch=64, size=32,
-        iters=20)
+        osp.join(demo_digits.CONFIGS, CONFIG['StableKD']),
+        batch=args.cost_batch, size=32, iters=args.cost_iters)
 
     probe_dir = osp.join(args.work_dir, 'iboe_probe')
     probes = {
@@ -235,7 +269,8 @@ def main():
             osp.join(demo_digits.CONFIGS, CONFIG[method]),
             osp.join(probe_dir, method.lower()), interval=8, num_batches=4,
             options={'model.teacher_ckpt': teacher_ckpt,
-                     'randomness.seed': args.seeds[0]})
+                     'randomness.seed': args.seeds[0],
+                     **option_dict(extra)})
         for method in ('KD', 'StableKD')
     }
     iboe_probe.plot(probes['KD'], probes['StableKD'],
@@ -256,11 +291,7 @@ def write_report(args, results, variants, cost, probes, teacher_top1,
     seeds = ' '.join(map(str, args.seeds))
     threads = os.environ.get('OMP_NUM_THREADS')
     command = (f'OMP_NUM_THREADS={threads} ' if threads else '') + \
-        'python benchmarks/paper_claims.py'
-    if args.seeds != [0, 1, 2]:
-        command += f' --seeds {seeds}'
-    if args.no_variants:
-        command += ' --no-variants'
+        ' '.join(['python'] + sys.argv)
     rows = verdicts(results, cost)
     claims = '\n'.join(f'| {c} | {p} | {h} | **{v}** |' for c, p, h, v in rows)
     memory = cost['memory_mib']
@@ -271,7 +302,10 @@ def write_report(args, results, variants, cost, probes, teacher_top1,
         '[heterogeneous_pairs.md](heterogeneous_pairs.md) '
         '(`benchmarks/heterogeneous_pairs.py`).\n',
         f'Command (from the repository root, environment active):\n\n'
-        f'```bash\n{command}\n```\n',
+        f'```bash\n{command}\n```\n' + (
+            '\n**A quick check, not the benchmark:** the command shrinks '
+            'the budget; the set-up below describes the benchmark\'s.\n'
+            if args.quick else ''),
         f'Measured on {os.cpu_count()} CPU cores (torch threads: '
         f'{cost["threads"]}; shared with other jobs), Python '
         f'{platform.python_version()}; the whole benchmark took '
@@ -316,10 +350,10 @@ def write_report(args, results, variants, cost, probes, teacher_top1,
             f'KD, {FRACTION:.0%} data')}) + '\n',
         '## 4. Cost of an iteration, side by side\n',
         '`benchmarks/iteration_cost.py --config '
-        'configs/demo/stablekd_resnet18-w32-w8_digits.py` (batch 64, 20 '
-        'timed iterations alternating KD and StableKD\'s decomposed '
-        'grouping; memory: peak resident memory of each in a fresh '
-        'process).\n',
+        f'configs/demo/stablekd_resnet18-w32-w8_digits.py` (batch '
+        f'{args.cost_batch}, {args.cost_iters} timed iterations alternating '
+        'KD and StableKD\'s decomposed grouping; memory: peak resident '
+        'memory of each in a fresh process).\n',
         '| grouping | median iteration (s) | peak RSS growth (MiB) | '
         'peak RSS (MiB) |\n|---|---:|---:|---:|\n' + '\n'.join(
             f'| {name} {cost["groupings"][name]} | '

@@ -4,7 +4,8 @@ default recipe and KD.
     OMP_NUM_THREADS=1 python benchmarks/recipes.py \
         [--work-dir work_dirs/recipes] [--out docs/reproduction.md] \
         [--seeds 0 1 2] [--epochs 6] [--jobs 2] [--teacher CKPT] \
-        [--teacher-width 32]
+        [--teacher-width 32] [--teacher-epochs 16] \
+        [--cfg-options KEY=VALUE ...]
 
 The pair is the digits demo's: a CIFAR-style ResNet-18 teacher at base
 width 32 (trained once, 16 epochs, as ``benchmarks/heterogeneous_pairs.py``
@@ -42,7 +43,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path[:0] = [osp.join(ROOT, 'benchmarks')]
-from heterogeneous_pairs import run, teacher_options  # noqa: E402
+from heterogeneous_pairs import (add_budget_options,  # noqa: E402
+                                 epoch_options, run, teacher_options)
 
 # name -> (config, extra --cfg-options)
 RECIPES = {
@@ -58,13 +60,15 @@ RECIPES = {
 SECTIONS = {32: 'digits', 8: 'digits, equal widths'}
 
 
-def teacher(work_dir: str, ckpt: str, width: int) -> dict:
-    """The teacher: ``ckpt``, or trained once in the work dir."""
+def teacher(work_dir: str, ckpt: str, width: int, epochs: int,
+            extra: list) -> dict:
+    """The teacher: ``ckpt``, or trained once in the work dir for
+    ``epochs``, ``extra`` options last."""
     if ckpt:
         return dict(ckpt=ckpt, top1=None)
     run_dir = osp.join(work_dir, f'teacher_w{width}')
     result = run('resnet18-w32_digits_teacher.py', run_dir,
-                 teacher_options(width) + ['train_cfg.max_epochs=16'])
+                 teacher_options(width) + epoch_options(epochs) + extra)
     ckpt = open(osp.join(run_dir, 'last_checkpoint')).read().strip()
     return dict(result, ckpt=ckpt)
 
@@ -126,10 +130,12 @@ def main():
                         help="the teacher's base width (the student's: 8)")
     parser.add_argument('--jobs', type=int, default=2,
                         help='runs in parallel (one torch thread each)')
+    add_budget_options(parser, teacher_epochs=16)
     args = parser.parse_args()
     os.environ.setdefault('OMP_NUM_THREADS', '1')
     start = time.time()
-    ckpt = teacher(args.work_dir, args.teacher, args.teacher_width)['ckpt']
+    ckpt = teacher(args.work_dir, args.teacher, args.teacher_width,
+                   args.teacher_epochs, args.cfg_options)['ckpt']
     runs = plan(args.seeds, args.epochs, ckpt, args.teacher_width)
     with ThreadPoolExecutor(args.jobs) as pool:
         done = pool.map(
@@ -138,7 +144,7 @@ def main():
                 + ('' if args.teacher_width == 32 else
                    f'_teacher_w{args.teacher_width}'),
                 ''.join(c if c.isalnum() else '_' for c in r[0]),
-                f'seed{r[1]}'), r[3]), runs)
+                f'seed{r[1]}'), r[3] + args.cfg_options), runs)
         results = {(name, seed): result
                    for (name, seed, _, _), result in zip(runs, done)}
     minutes = (time.time() - start) / 60

@@ -3,7 +3,8 @@
     OMP_NUM_THREADS=1 python benchmarks/transformer_pairs.py \
         [--work-dir work_dirs/transformer_pairs] \
         [--out docs/transformer_pairs.md] [--seeds 0 1 2] [--jobs 2] \
-        [--resizes bilinear nearest conv] [--iters 92]
+        [--resizes bilinear nearest conv] [--iters 92] \
+        [--teacher-epochs N] [--cfg-options KEY=VALUE ...]
 
 The teacher is the digits demo's small ViT (8 layers of 64 dims, an 8x8 grid
 of 4x4-pixel patches plus a class token), trained once on all the training
@@ -30,7 +31,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 from heterogeneous_pairs import (_mean_std, budget_options,  # noqa: E402
-                                 how_it_ran, pairs_parser, run)
+                                 epoch_options, how_it_ran, pairs_parser,
+                                 run)
 
 TEACHER = 'vit-tiny_digits_teacher.py'
 CONFIGS = {
@@ -73,13 +75,15 @@ def main():
     os.environ.setdefault('OMP_NUM_THREADS', '1')
     start = time.time()
     teacher_dir = osp.join(args.work_dir, 'teacher')
-    teacher = run(TEACHER, teacher_dir, [])
+    teacher = run(TEACHER, teacher_dir,
+                  epoch_options(args.teacher_epochs) + args.cfg_options)
     ckpt = open(osp.join(teacher_dir, 'last_checkpoint')).read().strip()
     runs = plan(args.seeds, args.iters, args.resizes, ckpt)
     with ThreadPoolExecutor(args.jobs) as pool:
         done = pool.map(
             lambda r: run(r[2], osp.join(args.work_dir, _slug(
-                r[0], r[1], args.iters)), r[3], not args.report_only), runs)
+                r[0], r[1], args.iters)), r[3] + args.cfg_options,
+                not args.report_only), runs)
         results = [(method, seed, result)
                    for (method, seed, _, _), result in zip(runs, done)
                    if result is not None]

@@ -17,6 +17,7 @@ import os.path as osp
 import statistics
 
 from mmengine.config import Config, DictAction
+from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
@@ -30,7 +31,10 @@ FIGURES = {  # name -> (title, what StableKD's claim predicts)
 
 def probe_run(config: str, work_dir: str, interval: int, num_batches: int,
               options: dict = None) -> dict:
-    """Train ``config`` with an IBOEProbeHook; return its JSON records."""
+    """Train ``config`` with an IBOEProbeHook, in the runner it names (as
+    tools/train.py does: ``mmstablekd.PortableRunner`` hands the declared
+    ``recomposition`` to the ``RecompositionHook``); return its JSON
+    records."""
     cfg = Config.fromfile(config)
     if options:
         cfg.merge_from_dict(options)
@@ -39,7 +43,9 @@ def probe_run(config: str, work_dir: str, interval: int, num_batches: int,
         dict(type='mmstablekd.IBOEProbeHook', interval=interval,
              num_batches=num_batches)
     ]
-    Runner.from_cfg(cfg).train()
+    runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg \
+        else RUNNERS.build(cfg)
+    runner.train()
     with open(osp.join(work_dir, 'iboe_probe.json')) as f:
         return json.load(f)
 

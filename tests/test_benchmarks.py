@@ -1,0 +1,144 @@
+"""Every script in ``benchmarks/`` runs from its command line at a tiny size,
+so that none rots unnoticed: each is run as a user runs it (a subprocess),
+from a tmp dir, with its work dir and report there, and its report is read
+back."""
+import os.path as osp
+import subprocess
+import sys
+
+import pytest
+from mmengine.config import Config
+
+from conftest import ROOT
+
+sys.path.insert(0, osp.join(ROOT, 'benchmarks'))
+import iteration_cost  # noqa: E402
+
+DEMO = osp.join(ROOT, 'configs', 'demo')
+# Every training run on a class-balanced 5% of the digits (72 images) in
+# batches of 16: 5 iterations an epoch, as many as a StableKD schedule of
+# three stages and the IBOE probe's 4 batches need; validated on 60 of the
+# test images.
+TINY_DATA = [
+    '--cfg-options',
+    'train_dataloader.sampler.type=mmstablekd.ClassBalancedSubsetSampler',
+    'train_dataloader.sampler.fraction=0.05', 'train_dataloader.batch_size=16',
+    'val_dataloader.dataset.indices=60'
+]
+
+
+def run_benchmark(cwd, script: str, *args) -> None:
+    """Run ``python benchmarks/<script> *args`` from ``cwd`` (relative
+    paths land there, never in the repository); fail with the end of its
+    output unless it succeeds."""
+    out = subprocess.run(
+        [sys.executable, osp.join(ROOT, 'benchmarks', script),
+         *map(str, args)],
+        cwd=cwd, capture_output=True, text=True)
+    assert out.returncode == 0, out.stdout[-4000:] + out.stderr[-4000:]
+
+
+def table_rows(report: str, first_cell: str) -> list:
+    """The cells after the first of the Markdown table rows of ``report``
+    whose first cell is ``first_cell``, in the order they appear."""
+    rows = [[c.strip() for c in line.strip().strip('|').split('|')]
+            for line in report.splitlines() if line.startswith('|')]
+    return [row[1:] for row in rows if row[0] == first_cell]
+
+
+def numbers(cells) -> list:
+    """``cells`` as numbers (a mean ± std cell: its mean)."""
+    return [float(c.split(' ± ')[0]) for c in cells]
+
+
+def test_iteration_cost_reads_the_declared_stages():
+    for config in (iteration_cost.DEFAULT_CONFIG,
+                   osp.join(DEMO, 'stablekd_resnet18-w32-w8_digits.py')):
+        assert iteration_cost.first_groups(Config.fromfile(config)) == \
+            [[0], [1], [2], [3]]
+
+
+def test_iteration_cost_reads_the_stages_a_hook_sets_itself():
+    cfg = Config(dict(
+        recomposition=dict(decomposed=dict(begin=0, groups=[[0], [1]])),
+        custom_hooks=[dict(type='mmstablekd.AlignmentFitHook'), dict(
+            type='mmstablekd.RecompositionHook',
+            stages=[dict(begin=0, groups=[[0, 1], [2]]), dict(begin=4)])]))
+    assert iteration_cost.first_groups(cfg) == [[0, 1], [2]]
+
+
+def test_iteration_cost_refuses_a_config_without_recomposition():
+    with pytest.raises(SystemExit, match='no RecompositionHook'):
+        iteration_cost.first_groups(
+            Config.fromfile(osp.join(DEMO, 'kd_resnet18-w32-w8_digits.py')))
+
+
+def test_iteration_cost_reports_both_groupings(tmp_path):
+    out = tmp_path / 'cost.md'
+    run_benchmark(tmp_path, 'iteration_cost.py', '--config',
+                  osp.join(DEMO, 'stablekd_resnet18-w32-w8_digits.py'),
+                  '--batch', 2, '--iters', 1, '--out', out)
+    report = out.read_text()
+    for grouping in ('KD [[0, 1, 2, 3]]', 'StableKD [[0], [1], [2], [3]]'):
+        seconds, growth_mib, peak_mib = numbers(
+            table_rows(report, grouping)[0])
+        assert seconds > 0 and growth_mib >= 0 and peak_mib > 0
+    assert 'StableKD / KD: iteration time x' in report
+
+
+def test_heterogeneous_pairs_reports_every_method(tmp_path):
+    run_benchmark(tmp_path, 'heterogeneous_pairs.py', '--work-dir', 'runs',
+                  '--out', 'report.md', '--seeds', 0, '--teacher-widths', 16,
+                  '--teacher-epochs', 1, '--fractions', 1.0, '--iters', 1,
+                  '--alignments', 'pca', '--ablations', *TINY_DATA)
+    report = (tmp_path / 'report.md').read_text()
+    assert table_rows(report, 'ResNet-18 w16')[0][0] == '0.5'  # the ratio
+    for method in ('student alone', 'KD', 'StableKD, pca'):
+        assert 0 <= numbers(table_rows(report, method)[0])[0] <= 100
+
+
+def test_transformer_pairs_reports_every_resize(tmp_path):
+    run_benchmark(tmp_path, 'transformer_pairs.py', '--work-dir', 'runs',
+                  '--out', 'report.md', '--seeds', 0, '--teacher-epochs', 1,
+                  '--iters', 1, '--resizes', 'nearest', *TINY_DATA)
+    report = (tmp_path / 'report.md').read_text()
+    for method in ('student alone', 'KD', 'StableKD, nearest resize'):
+        assert 0 <= numbers(table_rows(report, method)[0])[0] <= 100
+
+
+def test_recipes_rewrites_only_its_section(tmp_path):
+    doc = tmp_path / 'reproduction.md'
+    doc.write_text('before\n<!-- digits: begin -->\nold\n'
+                   '<!-- digits: end -->\nafter\n')
+    # 3 epochs: the authors' recipe changes stage every third of them
+    run_benchmark(tmp_path, 'recipes.py', '--work-dir', 'runs', '--out', doc,
+                  '--seeds', 0, '--epochs', 3, '--teacher-epochs', 1,
+                  *TINY_DATA)
+    report = doc.read_text()
+    assert report.startswith('before\n<!-- digits: begin -->\n')
+    assert report.endswith('<!-- digits: end -->\nafter\n')
+    assert 'old' not in report
+    for recipe in ('KD', 'StableKD, default recipe',
+                   "StableKD, authors' recipe (peak 10x)",
+                   "StableKD, authors' recipe (peak 1x)"):
+        assert 0 <= numbers(table_rows(report, recipe)[0])[0] <= 100
+
+
+def test_paper_claims_reports_every_claim(tmp_path):
+    run_benchmark(tmp_path, 'paper_claims.py', '--work-dir', 'runs', '--out',
+                  'docs/benchmarks.md', '--seeds', 0, '--no-variants',
+                  '--teacher-epochs', 1, '--epochs', 1, '--cost-batch', 2,
+                  '--cost-iters', 1, *TINY_DATA)
+    docs = tmp_path / 'docs'
+    report = (docs / 'benchmarks.md').read_text()
+    assert 'A quick check, not the benchmark' in report
+    for claim in ('higher top-1 than KD at equal budget',
+                  'faster convergence',
+                  'StableKD on 40% of the data beats KD on 100%',
+                  'an iteration costs what a KD iteration costs'):
+        assert table_rows(report, claim)[0][2].startswith('**'), claim
+    for run in ('student alone', 'KD', 'StableKD', 'KD, 40% data',
+                'StableKD, 40% data'):  # top-1 mean ± std
+        assert 0 <= numbers(table_rows(report, run)[0][2:3])[0] <= 100
+    assert (docs / 'benchmark_accuracy.png').stat().st_size > 0
+    assert (docs / 'iboe_probe.png').stat().st_size > 0
