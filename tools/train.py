@@ -69,7 +69,9 @@ def merge_args(cfg, args):
 
 def main():
     args = parse_args()
-    cfg = merge_args(Config.fromfile(args.config), args)
+    # the config is dumped and logged unformatted: yapf took ~4 s a run
+    cfg = merge_args(Config.fromfile(args.config, format_python_code=False),
+                     args)
     setup_launcher(cfg)
     fill_probe_input_shape(cfg)
     runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg \
