@@ -297,8 +297,8 @@ def test_gram_channel_mismatch_points_to_an_adapter():
 # ------------------------------------------------------------ feature MSE
 def test_relative_feature_mse_divides_by_the_teachers_channel_variance():
     student, teacher = _t(MAP_S), _t(MAP_T)[:, :2]
-    mse = sum((s - t)**2 for s, t in zip(student.flatten(),
-                                          teacher.flatten())) / 16
+    pairs = zip(student.flatten(), teacher.flatten())
+    mse = sum((s - t)**2 for s, t in pairs) / 16
     # each channel's variance over the 2 samples x 4 positions, then the mean
     variances = [teacher[:, c].flatten().var(unbiased=False) for c in (0, 1)]
     expected = 3.0 * mse / (sum(variances) / 2)

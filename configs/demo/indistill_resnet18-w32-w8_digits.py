@@ -10,6 +10,7 @@ _base_ = [
 ]
 model = dict(
     alignment=dict(type='ChannelSelection'),
+    feat_loss=dict(type='FeatureMSELoss'),  # InDistill's plain MSE
     output_losses=dict(
         pkt=dict(student='neck', teacher='neck', loss=dict(type='PKTLoss'))))
 custom_hooks = [

@@ -12,6 +12,8 @@ _base_ = [
 resnet_stages = [f'backbone.layer{i}' for i in (1, 2, 3, 4)]
 model = dict(
     boundaries=dict(student=resnet_stages, teacher=resnet_stages),
+    # the authors' feature loss: plain MSE, weight 1
+    feat_loss=dict(type='FeatureMSELoss'),
     # the teacher is 4x wider: its features reach the student's blocks
     # through PCAProjection (benchmarks/heterogeneous_pairs.py)
     alignment=dict(type='PCAProjection'),

@@ -8,4 +8,10 @@ model = dict(
     teacher=dict(cfg_path='{{ fileDirname }}/vit-tiny_digits_teacher.py'),
     # written by `tools/train.py configs/demo/vit-tiny_digits_teacher.py`
     teacher_ckpt='work_dirs/vit-tiny_digits_teacher/epoch_30.pth',
-    boundaries='auto')
+    boundaries='auto',
+    # a ViT layer ends with no convolution to select channels by: the
+    # teacher's tokens are projected on their principal components
+    alignment=dict(type='PCAProjection'))
+custom_hooks = [  # fitted on training batches first
+    dict(type='mmstablekd.RecompositionHook', by_epoch=False),
+    dict(type='mmstablekd.AlignmentFitHook')]

@@ -8,6 +8,7 @@ _base_ = ['../kd/kd_resnet50-resnet18_cifar100.py']
 model = dict(
     # MSE against the selected teacher channels
     alignment=dict(type='ChannelSelection'),
+    feat_loss=dict(type='FeatureMSELoss'),
     output_losses=dict(
         pkt=dict(student='neck', teacher='neck', loss=dict(type='PKTLoss'))))
 custom_hooks = [

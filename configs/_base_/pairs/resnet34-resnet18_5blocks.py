@@ -13,6 +13,8 @@ resnet_stages = [f'backbone.layer{i}' for i in (1, 2, 3, 4)]
 model = dict(
     type='mmstablekd.StableKD',
     boundaries=dict(student=resnet_stages, teacher=resnet_stages),
+    # the authors' feature loss: plain MSE, weight 1
+    feat_loss=dict(type='FeatureMSELoss'),
     output_losses=dict(
         kd=dict(
             student='head',

@@ -4,6 +4,7 @@ _base_ = [
     '../../kd/kd_resnet50-resnet18_cifar100.py',
     '../../_base_/recomposition/4blocks_20-20.py',
 ]
-# the teacher is wider: its features reach the student's blocks through
-# PCAProjection (benchmarks/heterogeneous_pairs.py); the KD twin builds none
-model = dict(alignment=dict(type='PCAProjection'))
+# the teacher is wider: the student's blocks are fed and learn the
+# teacher's channels written by its largest-L1 filters (ChannelSelection,
+# chosen by benchmarks/kd_grid.py over PCAProjection); the KD twin builds none
+model = dict(alignment=dict(type='ChannelSelection'))

@@ -5,6 +5,6 @@ from .recomposition_hook import RecompositionHook
 from .student_export_hook import StudentExportHook
 
 __all__ = [
-    'AlignmentFitHook', 'CompositionProbeHook', 'IBOEProbeHook', 'RecompositionHook',
-    'StudentExportHook'
+    'AlignmentFitHook', 'CompositionProbeHook', 'IBOEProbeHook',
+    'RecompositionHook', 'StudentExportHook'
 ]
