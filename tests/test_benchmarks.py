@@ -2,6 +2,7 @@
 so that none rots unnoticed: each is run as a user runs it (a subprocess),
 from a tmp dir, with its work dir and report there, and its report is read
 back."""
+import json
 import os.path as osp
 import subprocess
 import sys
@@ -142,3 +143,25 @@ def test_paper_claims_reports_every_claim(tmp_path):
         assert 0 <= numbers(table_rows(report, run)[0][2:3])[0] <= 100
     assert (docs / 'benchmark_accuracy.png').stat().st_size > 0
     assert (docs / 'iboe_probe.png').stat().st_size > 0
+
+
+def test_kd_grid_reports_every_method_and_the_composition(tmp_path):
+    run_benchmark(tmp_path, 'kd_grid.py', '--design', 'issue', '--cells', 1,
+                  '--seeds', 0, '--variants', 'default', 'mse',
+                  '--teacher-epochs', 1, '--budgets', 10, 5, '--jobs', 1,
+                  '--work-dir', 'grid', '--out', 'grid.md')
+    report = open(tmp_path / 'grid.md').read()
+    for method in ('StableKD default', 'StableKD mse'):
+        cells, held = numbers(table_rows(report, method)[0][:2])
+        assert cells == 1 and 0 <= held <= 1
+    row = table_rows(report, 'R-34')[0]
+    # student alone, KD and the two StableKD runs: top-1 in percent
+    assert all(0 <= v <= 100 for v in numbers(
+        c.split(' (')[0] for c in row[7:11]))
+    assert osp.isfile(tmp_path / 'grid_composition.png')
+    probe = json.load(open(
+        tmp_path / 'grid' / 'r34_ratio1_w8_s16_lr0.05_ce1-1_d0.2' /
+        'StableKD_mse' / 'seed0' / 'result.json'))['records']
+    # one epoch, validated once, at its end: end to end
+    assert probe[-1]['groups'] == [[0, 1, 2, 3]]
+    assert {'gap_b0', 'gap_b1', 'gap_b2', 'fed_top1'} <= set(probe[-1])

@@ -1,0 +1,505 @@
+"""StableKD against KD and the student alone across a grid of settings.
+
+    OMP_NUM_THREADS=1 python benchmarks/kd_grid.py \
+        [--work-dir work_dirs/kd_grid] [--out docs/kd_grid.md] \
+        [--design cover|full] [--seeds 0 1 2] [--jobs 2] \
+        [--variants default ...] [--report-only]
+
+The student is a CIFAR-style ResNet-18 on the embedded digits; its
+teachers are a ResNet-34 or a ResNet-18 at 1, 2 or 4 times the student's
+base width (width ratios 1, 1/2, 1/4), each trained once on all the data
+(``--teacher-epochs``). A *cell* fixes every other factor too: the
+student's base width (8, 16), the input size (16, 32 px), the learning
+rate (SGD with cosine decay), the KD recipe (CE 1 / KD 1, or CE 0.1 / KD
+0.9; KD at T=4 on the logits), and the share of the training data (all,
+or a class-balanced 20%) with its budget (``BUDGETS``: iterations at
+which the student alone reaches about 90% or more). Per cell and seed the
+student alone, KD and StableKD (each of ``--variants``) are trained
+through a real MMEngine Runner on the shipped demo configs with
+``--cfg-options``-style overrides, as ``tools/train.py`` would.
+
+``--design full`` runs the full cross of the factors (192 cells);
+``--design cover`` (the default) a covering subset: every teacher depth x
+width ratio x student width (the pair) once per budget, the other four
+factors balanced across those cells (each level of each factor in half of
+them, every pair of their levels together).
+
+During training every distilled run records, at each validation, how the
+composed student stands against what its blocks were trained on
+(:class:`CompositionProbeHook`): per boundary, the relative distance
+between the composed student's feature and the aligned teacher feature
+that fed the next block, and the top-1 of the last block fed the
+teacher's feature instead of the student's.
+
+Finished runs are kept in the work dir (``result.json``) and not run
+again, so the grid can be extended or resumed; the report lists the cells
+that ran and which hold the issue's targets.
+"""
+import argparse
+import itertools
+import json
+import os
+import os.path as osp
+import statistics
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor
+from multiprocessing import get_context
+
+ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+CONFIGS = osp.join(ROOT, 'configs', 'demo')
+sys.path[:0] = [osp.join(ROOT, 'benchmarks')]
+from heterogeneous_pairs import how_it_ran  # noqa: E402
+
+TRAIN_IMAGES = 1437
+BATCH = 64
+# data share -> training iterations (the student alone reaches ~90% or
+# more there at every width, size and learning rate of the grid)
+BUDGETS = {1.0: 138, 0.2: 60}
+FACTORS = dict(
+    depth=(34, 18),  # the teacher's; the student is a ResNet-18
+    ratio=(1.0, 0.5, 0.25),  # student / teacher base width
+    width=(8, 16),  # the student's base width
+    size=(16, 32),  # input side, px
+    lr=(0.05, 0.1),
+    recipe=('1/1', '0.1/0.9'),  # CE weight / KD weight
+    data=(1.0, 0.2),
+)
+CONFIG_FILES = {
+    'teacher': 'resnet18-w32_digits_teacher.py',
+    'student alone': 'resnet18-w8_digits_student.py',
+    'KD': 'kd_resnet18-w32-w8_digits.py',
+    'StableKD': 'stablekd_resnet18-w32-w8_digits.py',
+}
+# StableKD variants: name -> overrides of the StableKD config
+# the earlier default, which the variants tried on it start from
+MSE = {'model.feat_loss': dict(type='FeatureMSELoss'),
+       'model.alignment': dict(type='PCAProjection')}
+
+
+def _relative(weight: float) -> dict:
+    return {'model.feat_loss': dict(type='FeatureMSELoss', relative=True,
+                                    loss_weight=weight)}
+
+
+# StableKD variants: name -> overrides of the StableKD config
+VARIANTS = {
+    # the shipped config: MSE relative to the teacher's variance, weight 30;
+    # ChannelSelection where the widths differ
+    'default': {},
+    # ... with PCAProjection where the widths differ
+    'pca': {'model.alignment': dict(type='PCAProjection')},
+    'pca-rel10': dict(_relative(10.0),
+                      **{'model.alignment': dict(type='PCAProjection')}),
+    'pca-rel100': dict(_relative(100.0),
+                       **{'model.alignment': dict(type='PCAProjection')}),
+    'pca-signed': {'model.alignment': dict(type='PCAProjection',
+                                           match_range=False)},
+    # the earlier default: plain MSE of weight 1, PCAProjection
+    'mse': MSE,
+    # on the earlier default: a learning-rate cycle per stage (warm-up at
+    # every regrouping)
+    'mse-cycles': dict(MSE, param_scheduler=dict(
+        _delete_=True, type='mmstablekd.StageCyclicLR', peak_ratio=1.0,
+        floor_ratio=0.01, decay=0.5, by_epoch=False)),
+    # ... decomposed 10%, half-merged 10%
+    'mse-short': dict(MSE, **{'recomposition.half.begin': 0.1,
+                              'recomposition.merged.begin': 0.2}),
+    # ... the feature losses of merged boundaries kept to the end
+    'mse-keep': dict(MSE, **{'model.keep_internal_losses': True}),
+    # ... the plain MSE weighted 10x / 100x
+    'mse10': dict(MSE, **{'model.feat_loss.loss_weight': 10.0}),
+    'mse100': dict(MSE, **{'model.feat_loss.loss_weight': 100.0}),
+}
+# variants that differ from another only in the alignment
+ALIGNMENT_VARIANTS = ('pca', 'pca-rel10', 'pca-rel100', 'pca-signed')
+
+
+def width_options(width: int, prefix: str) -> dict:
+    """A demo ResNet's base width (and the head's input to match)."""
+    return {f'{prefix}backbone.base_channels': width,
+            f'{prefix}backbone.stem_channels': width,
+            f'{prefix}head.in_channels': 8 * width}
+
+
+def data_options(size: int, data: float, iters: int) -> dict:
+    """Images of ``size`` px, ``data`` of the training set, about
+    ``iters`` iterations in whole epochs, validated once per epoch."""
+    options = {'train_dataloader.dataset.pipeline.0.crop_size': size,
+               'train_dataloader.dataset.pipeline.0.padding': size // 16}
+    for loader in ('train', 'val', 'test'):
+        options[f'{loader}_dataloader.dataset.size'] = size
+    if data < 1.0:
+        options.update({
+            'train_dataloader.sampler.type':
+            'mmstablekd.ClassBalancedSubsetSampler',
+            'train_dataloader.sampler.fraction': data})
+    per_epoch = -(-round(TRAIN_IMAGES * data) // BATCH)
+    options['train_cfg.max_epochs'] = max(1, round(iters / per_epoch))
+    options['train_cfg.val_interval'] = 1
+    return options
+
+
+def teacher_key(depth: int, width: int, size: int) -> str:
+    return f'teacher_r{depth}_w{width}_s{size}'
+
+
+def teacher_run(depth: int, width: int, size: int, epochs: int):
+    """``(name, config, options)`` of one teacher, on all the data."""
+    options = {**width_options(width, 'model.'),
+               **data_options(size, 1.0, 1),
+               'model.backbone.depth': depth,
+               'train_cfg.max_epochs': epochs,
+               'train_cfg.val_interval': epochs}
+    return teacher_key(depth, width, size), CONFIG_FILES['teacher'], options
+
+
+def cells(design: str) -> list:
+    """The grid's cells as dicts of factor levels."""
+    names = list(FACTORS)
+    if design == 'issue':  # the cells of issue 18's independent loop
+        return [dict(depth=depth, ratio=ratio, width=width, size=16,
+                     lr=0.05, recipe='1/1', data=0.2)
+                for depth, ratio, width in ((34, 1.0, 16), (34, 1.0, 8),
+                                            (18, 0.5, 16), (34, 0.5, 16),
+                                            (34, 0.25, 8))]
+    if design == 'vary':  # one factor of each issue cell changed at a time
+        varied = []
+        for cell in cells('issue'):
+            varied += [dict(cell, lr=0.1), dict(cell, recipe='0.1/0.9'),
+                       dict(cell, data=1.0)]
+            if cell['depth'] == 34 and cell['ratio'] == 1.0 or \
+                    cell['depth'] == 18:
+                varied.append(dict(cell, size=24))
+        return varied
+    if design == 'full':
+        return [dict(zip(names, levels))
+                for levels in itertools.product(*FACTORS.values())]
+    # cover: the 12 pairs once per budget; size, lr, recipe rotate through
+    # the 8 rows of a 2^3 design (rows taken in an order that balances
+    # every pair of their levels within each budget)
+    pairs = list(itertools.product(FACTORS['depth'], FACTORS['ratio'],
+                                   FACTORS['width']))
+    rows = list(itertools.product(range(2), repeat=3))
+    chosen = []
+    for d, data in enumerate(FACTORS['data']):
+        for i, (depth, ratio, width) in enumerate(pairs):
+            size, lr, recipe = rows[(3 * i + 5 * d) % len(rows)]
+            chosen.append(dict(depth=depth, ratio=ratio, width=width,
+                               size=FACTORS['size'][size],
+                               lr=FACTORS['lr'][lr],
+                               recipe=FACTORS['recipe'][recipe], data=data))
+    return chosen
+
+
+def cell_runs(cell: dict, seeds, variants, teachers: dict) -> list:
+    """Every run of a cell: ``(key, config, options)``; key = ``(cell
+    name, method, seed)``; the student alone depends on its own factors
+    only and is shared between cells (its name says which)."""
+    iters = BUDGETS[cell['data']]
+    common = dict(data_options(cell['size'], cell['data'], iters),
+                  **{'optim_wrapper.optimizer.lr': cell['lr']})
+    alone_name = 'w{width}_s{size}_lr{lr}_d{data}'.format(**cell)
+    ce, kd = (float(w) for w in cell['recipe'].split('/'))
+    t_width = round(cell['width'] / cell['ratio'])
+    t_ckpt = teachers[teacher_key(cell['depth'], t_width, cell['size'])]
+    distill = dict(common, **width_options(cell['width'], 'model.student.'),
+                   **width_options(t_width, 'model.teacher.'), **{
+                       'model.teacher.backbone.depth': cell['depth'],
+                       'model.teacher_ckpt': t_ckpt,
+                       'model.task_loss_weight': ce,
+                       'model.output_losses.kd.loss.loss_weight': kd})
+    runs = []
+    for seed in seeds:
+        seeded = {'randomness.seed': seed}
+        runs.append(((f'alone_{alone_name}', 'student alone', seed),
+                     CONFIG_FILES['student alone'],
+                     dict(common, **seeded,
+                          **width_options(cell['width'], 'model.'))))
+        name = cell_name(cell)
+        runs.append(((name, 'KD', seed), CONFIG_FILES['KD'],
+                     dict(distill, **seeded)))
+        for variant in variants:
+            if cell['ratio'] == 1.0 and variant in ALIGNMENT_VARIANTS:
+                continue  # equal widths: no alignment to vary
+            runs.append(((name, f'StableKD {variant}', seed),
+                         CONFIG_FILES['StableKD'],
+                         {**distill, **VARIANTS[variant], **seeded}))
+    return runs
+
+
+def cell_name(cell: dict) -> str:
+    return ('r{depth}_ratio{ratio:g}_w{width}_s{size}_lr{lr}_'
+            'ce{recipe}_d{data}').format(**cell).replace('/', '-')
+
+
+def run_dir(work_dir: str, key) -> str:
+    name, method, seed = key
+    slug = ''.join(c if c.isalnum() or c in '.-' else '_' for c in method)
+    return osp.join(work_dir, name, slug, f'seed{seed}')
+
+
+def train(config: str, work_dir: str, options: dict) -> dict:
+    """Train ``config`` with ``options`` through a Runner (in this process,
+    one torch thread) and return the validation curve and probe figures;
+    kept as ``result.json`` in ``work_dir`` and read from there when it
+    exists."""
+    done = osp.join(work_dir, 'result.json')
+    if osp.exists(done):
+        return json.load(open(done))
+    import torch
+    from mmengine.config import Config
+    from mmengine.registry import RUNNERS
+
+    import mmstablekd  # noqa: F401  (registers the mmstablekd scope)
+    torch.set_num_threads(1)
+    cfg = Config.fromfile(osp.join(CONFIGS, config), format_python_code=False)
+    cfg.merge_from_dict(options)
+    cfg.work_dir = work_dir
+    cfg.default_hooks.checkpoint = dict(type='CheckpointHook', interval=-1,
+                                        save_last=True, max_keep_ckpts=1)
+    cfg.default_hooks.logger = dict(type='LoggerHook', interval=10)
+    cfg.custom_hooks = list(cfg.get('custom_hooks') or []) + [
+        dict(type='mmstablekd.CompositionProbeHook')]
+    cfg.log_level = 'WARNING'
+    start = time.perf_counter()
+    runner = RUNNERS.build(cfg)
+    runner.train()
+    probe = next(h for h in runner.hooks
+                 if type(h).__name__ == 'CompositionProbeHook')
+    result = dict(top1=probe.records[-1]['top1'], records=probe.records,
+                  iters=runner.iter, seconds=time.perf_counter() - start,
+                  ckpt=osp.join(work_dir, f'epoch_{runner.epoch}.pth'),
+                  options=options)
+    json.dump(result, open(done, 'w'))
+    return result
+
+
+def run_all(runs: list, work_dir: str, jobs: int, report_only: bool):
+    """Results by key of ``runs`` that have finished (training the rest
+    unless ``report_only``)."""
+    results, todo = {}, []
+    for key, config, options in runs:
+        done = osp.join(run_dir(work_dir, key), 'result.json')
+        if osp.exists(done):
+            results[key] = json.load(open(done))
+        elif not report_only:
+            todo.append((key, config, options))
+    # each seed of every cell before the next seed: early, broad figures
+    todo = sorted({k: (k, c, o) for k, c, o in todo}.values(),
+                  key=lambda run: run[0][2])
+    if todo:
+        with ProcessPoolExecutor(jobs, mp_context=get_context('spawn'),
+                                 initializer=_worker_init) as pool:
+            futures = {pool.submit(train, c, run_dir(work_dir, k), o): k
+                       for k, c, o in todo}
+            for future, key in futures.items():
+                try:
+                    results[key] = future.result()
+                except Exception as err:  # reported, the others go on
+                    print(f'{key}: FAILED: {err!r}', flush=True)
+                    continue
+                print(f'{key}: {results[key]["top1"]:.2f}', flush=True)
+    return results
+
+
+def _worker_init() -> None:
+    os.environ['OMP_NUM_THREADS'] = '1'
+    sys.path[:0] = [osp.join(ROOT, 'benchmarks')]
+
+
+def train_teachers(cells_: list, epochs: int, work_dir: str, jobs: int,
+                   report_only: bool) -> dict:
+    """Checkpoint path by teacher key, for every teacher the cells use."""
+    needed = sorted({(c['depth'], round(c['width'] / c['ratio']), c['size'])
+                     for c in cells_})
+    runs = []
+    for depth, width, size in needed:
+        name, config, options = teacher_run(depth, width, size, epochs)
+        runs.append(((name, 'teacher', 0), config, options))
+    results = run_all(runs, work_dir, jobs, report_only)
+    return {key[0]: dict(ckpt=r['ckpt'], top1=r['top1'])
+            for key, r in results.items()}
+
+
+def mean_std(values) -> str:
+    if not values:
+        return ''
+    if len(values) == 1:
+        return f'{values[0]:.2f} (1 seed)'
+    return f'{statistics.mean(values):.2f} ± {statistics.stdev(values):.2f}'
+
+
+def summarise(cells_: list, results: dict, variants) -> tuple:
+    """The grid table (a row per cell) and the targets' verdicts."""
+    methods = ['student alone', 'KD'] + [f'StableKD {v}' for v in variants]
+    header = ['teacher', 'ratio', 'student w', 'size', 'lr', 'CE/KD',
+              'data', 'iters'] + methods + [
+                  f'{m} - max(KD, alone)' for m in methods[2:]]
+    lines = ['| ' + ' | '.join(header) + ' |',
+             '|' + '---|' * 8 + '---:|' * (len(header) - 8)]
+    margins = {m: [] for m in methods[2:]}
+    for cell in cells_:
+        name = cell_name(cell)
+        alone = 'alone_w{width}_s{size}_lr{lr}_d{data}'.format(**cell)
+        top1 = {m: [r['top1'] for (n, method, _), r in results.items()
+                    if method == m and n == (alone if m == 'student alone'
+                                             else name)]
+                for m in methods}
+        if not all(top1.values()):
+            continue
+        best = max(statistics.mean(top1['KD']),
+                   statistics.mean(top1['student alone']))
+        row = [f'R-{cell["depth"]}', f'{cell["ratio"]:g}', str(cell['width']),
+               str(cell['size']), str(cell['lr']), cell['recipe'],
+               f'{cell["data"]:.0%}', str(BUDGETS[cell['data']])]
+        row += [mean_std(top1[m]) for m in methods]
+        for m in methods[2:]:
+            margin = statistics.mean(top1[m]) - best
+            margins[m].append((margin, statistics.mean(top1[m]) -
+                               statistics.mean(top1['KD'])))
+            row.append(f'{margin:+.2f}')
+        lines.append('| ' + ' | '.join(row) + ' |')
+    verdicts = []
+    for m, values in margins.items():
+        if not values:
+            continue
+        worst = min(v for v, _ in values)
+        over_kd = statistics.mean(d for _, d in values)
+        held = sum(v >= -0.5 for v, _ in values)
+        verdicts.append(
+            f'| {m} | {len(values)} | {held} | {worst:+.2f} | '
+            f'{over_kd:+.2f} |')
+    verdict = '\n'.join([
+        '| method | cells | cells within 0.5 of max(KD, alone) | worst '
+        'margin | mean over KD |', '|---|---:|---:|---:|---:|'] + verdicts)
+    return '\n'.join(lines), verdict
+
+
+def diagnosis_plot(results: dict, cells_: list, methods: list,
+                   filename: str) -> None:
+    """Per cell (a row), against the iteration: the composed student's
+    top-1, the top-1 of the last block fed the teacher's feature, and the
+    relative gap at the last boundary; seed 0 of each of ``methods``."""
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    fig, axes = plt.subplots(len(cells_), 3, squeeze=False,
+                             figsize=(12, 2.6 * len(cells_)))
+    for row, cell in zip(axes, cells_):
+        for method in methods:
+            result = results.get((cell_name(cell), method, 0))
+            if result is None:
+                continue
+            records = result['records']
+            iters = [r['iter'] for r in records]
+            row[0].plot(iters, [r['top1'] for r in records], marker='.',
+                        label=method)
+            row[1].plot(iters, [r.get('fed_top1') for r in records],
+                        marker='.', label=method)
+            blocks = sum(len(g) for g in records[0]['groups'])
+            gap = f'gap_b{blocks - 2}'
+            row[2].plot(iters, [r.get(gap) for r in records], marker='.',
+                        label=method)
+            changes = [b['iter'] for a, b in zip(records, records[1:])
+                       if a.get('groups') != b.get('groups')]
+            for ax in row:
+                for x in changes:
+                    ax.axvline(x, color='grey', linestyle=':', linewidth=0.7)
+        row[0].set_ylabel(f'R-{cell["depth"]} ratio {cell["ratio"]:g}\n'
+                          f'w{cell["width"]}')
+        row[2].set_yscale('log')
+    for ax, title in zip(axes[0], ('composed student top-1 (%)',
+                                   'head block fed the teacher: top-1 (%)',
+                                   'gap at the last boundary')):
+        ax.set_title(title, fontsize=9)
+    handles = {}
+    for ax in axes.flat:
+        handles.update(zip(*reversed(ax.get_legend_handles_labels())))
+    fig.legend(list(handles.values()), list(handles), loc='upper center',
+               ncol=len(handles), fontsize=8)
+    for ax in axes[-1]:
+        ax.set_xlabel('iteration (dotted: first validation after a '
+                      'regrouping)')
+    fig.tight_layout(rect=(0, 0, 1, 1 - 0.3 / len(cells_)))
+    fig.savefig(filename, dpi=100)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('--work-dir', default=osp.join('work_dirs',
+                                                       'kd_grid'))
+    parser.add_argument('--out', default=osp.join('docs', 'kd_grid.md'))
+    parser.add_argument('--design', choices=['cover', 'full', 'issue', 'vary'],
+                        default='cover')
+    parser.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2])
+    parser.add_argument('--variants', nargs='+', choices=list(VARIANTS),
+                        default=['default'])
+    parser.add_argument('--teacher-epochs', type=int, default=15)
+    parser.add_argument('--cells', type=int, nargs='+',
+                        help='indices of the design\'s cells to run (all '
+                        'by default)')
+    parser.add_argument('--budgets', type=int, nargs=2, metavar=('ALL',
+                                                                 'FIFTH'),
+                        help='iterations on all the data and on 20%% '
+                        f'(default {BUDGETS[1.0]} {BUDGETS[0.2]})')
+    parser.add_argument('--jobs', type=int, default=2)
+    parser.add_argument('--report-only', action='store_true')
+    args = parser.parse_args()
+    if args.budgets:
+        BUDGETS.update({1.0: args.budgets[0], 0.2: args.budgets[1]})
+    os.environ.setdefault('OMP_NUM_THREADS', '1')
+    start = time.time()
+    chosen = cells(args.design)
+    if args.cells is not None:
+        chosen = [chosen[i] for i in args.cells]
+    teachers = train_teachers(chosen, args.teacher_epochs,
+                              args.work_dir, args.jobs, args.report_only)
+    runs = [run for cell in chosen
+            for run in cell_runs(cell, args.seeds, args.variants,
+                                 {k: t['ckpt'] for k, t in teachers.items()})]
+    results = run_all(runs, args.work_dir, args.jobs, args.report_only)
+    table, verdict = summarise(chosen, results, args.variants)
+    teacher_lines = '\n'.join(f'| {k} | {t["top1"]:.2f} |'
+                              for k, t in sorted(teachers.items()))
+    minutes = None if args.report_only else (time.time() - start) / 60
+    png = osp.splitext(args.out)[0] + '_composition.png'
+    report = f'''# StableKD against KD across a grid of settings
+
+{how_it_ran(args.jobs, minutes)}
+
+**Set-up.** {__doc__.split(chr(10) + chr(10))[1]}
+
+Teachers (test top-1 after {args.teacher_epochs} epochs on all the data):
+
+| teacher | top-1 (%) |
+|---|---:|
+{teacher_lines}
+
+## Targets
+
+{verdict}
+
+## Final test top-1 (%), mean ± std over seeds {args.seeds}
+
+{table}
+
+## How the composed student stands (seed 0)
+
+Per cell, at every validation: the composed student's top-1, the top-1 of
+its head block fed the teacher's feature instead of its own, and the gap
+between the composed student's feature at the last boundary and the
+aligned teacher feature (``CompositionProbeHook``).
+
+![composition]({osp.basename(png)})
+'''
+    os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
+    diagnosis_plot(results, chosen,
+                   [f'StableKD {v}' for v in args.variants], png)
+    with open(args.out, 'w') as f:
+        f.write(report)
+    print(verdict + '\n\n' + table + f'\n\nReport: {args.out}')
+
+
+if __name__ == '__main__':
+    main()
