@@ -468,7 +468,7 @@ def main():
 
 {how_it_ran(args.jobs, minutes)}
 
-**Set-up.** {__doc__.split(chr(10) + chr(10))[1]}
+**Set-up.** {__doc__.split(chr(10) + chr(10))[2]}
 
 Teachers (test top-1 after {args.teacher_epochs} epochs on all the data):
 
