@@ -75,6 +75,9 @@ model = dict(
                        stacked_convs=1)),
     boundaries=dict(student={STAGES!r}, teacher={STAGES!r}),
     alignment=dict(type='PCAProjection'),
+    # as the shipped detection configs: the relative default diverges here
+    # (a random teacher's small features; not measured on detectors yet)
+    feat_loss=dict(type='FeatureMSELoss'),
     output_losses=dict(neck=dict(student='neck', teacher='neck',
                                  loss=dict(type='FeatureMSELoss'))),
     probe_input_shape=(3, 64, 64))

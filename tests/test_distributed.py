@@ -87,8 +87,11 @@ def _dist_train(cfg_path, work_dir, probe_dir, fails_with=None):
 def _setup(tmp_path, image_folder, extra):
     (tmp_path / 'rank_probe.py').write_text(RANK_PROBE)
     sys.path.insert(0, str(tmp_path))
-    cfg = make_cls_config(tmp_path, image_folder,
-                          extra=textwrap.dedent(DETERMINISTIC + extra))
+    # the plain MSE: the relative default divides by each rank's own batch
+    # variance, so two half batches are not one whole batch
+    plain_mse = "\nmodel.update(feat_loss=dict(type='FeatureMSELoss'))\n"
+    cfg = make_cls_config(tmp_path, image_folder, extra=textwrap.dedent(
+        DETERMINISTIC + extra) + plain_mse)
     return cfg, osp.join(str(tmp_path), 'cfg.py')
 
 

@@ -21,7 +21,7 @@ def test_block_plan_lists_shapes_alignments_and_parameters_per_block():
     out = _run(DEMO)
     assert out.returncode == 0, out.stderr
     assert '| 0 | backbone.layer1 | map 8x32x32 | backbone.layer1 | ' \
-        'map 32x32x32 | PCAProjection |' in out.stdout
+        'map 32x32x32 | ChannelSelection |' in out.stdout
     assert '| 2 | backbone.layer3 | map 32x8x8 |' in out.stdout
     per_block = [int(n.replace(',', '')) for n in re.findall(
         r'^\| \d \| [^|]+ \| ([\d,]+) \|$', out.stdout, re.M)]

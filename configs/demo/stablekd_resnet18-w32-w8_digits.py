@@ -10,5 +10,9 @@ _base_ = [
 # teacher's channels written by its largest-L1 filters (ChannelSelection,
 # chosen by benchmarks/kd_grid.py over PCAProjection); the KD twin builds none
 model = dict(alignment=dict(type='ChannelSelection'))
-custom_hooks = [  # the base's hook, counting iterations (nothing to fit)
-    dict(type='mmstablekd.RecompositionHook', by_epoch=False)]
+custom_hooks = [  # the base's hooks, counting iterations
+    dict(type='mmstablekd.RecompositionHook', by_epoch=False),
+    # fits alignments that need it (PCAProjection, which the benchmarks
+    # compare); ChannelSelection needs none
+    dict(type='mmstablekd.AlignmentFitHook'),
+]

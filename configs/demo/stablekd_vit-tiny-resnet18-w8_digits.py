@@ -12,6 +12,3 @@ model = dict(
     # a ViT layer ends with no convolution to select channels by: the
     # teacher's tokens are projected on their principal components
     alignment=dict(type='PCAProjection'))
-custom_hooks = [  # fitted on training batches first
-    dict(type='mmstablekd.RecompositionHook', by_epoch=False),
-    dict(type='mmstablekd.AlignmentFitHook')]

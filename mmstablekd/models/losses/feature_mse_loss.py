@@ -19,8 +19,9 @@ class FeatureMSELoss(nn.Module):
             feature's variance (per channel over the batch and positions,
             then averaged over channels; a constant): 1 means as far from
             the teacher as the teacher's features spread, whatever their
-            scale, and the channels keep their relative weights. Default:
-            False.
+            scale, and the channels keep their relative weights. The
+            variance is the batch's (in a distributed run, each rank's).
+            Default: False.
         loss_weight (float): multiplier of the loss. Default: 1.0.
     """
 
