@@ -241,12 +241,9 @@ def run_dir(work_dir: str, key) -> str:
 
 def train(config: str, work_dir: str, options: dict) -> dict:
     """Train ``config`` with ``options`` through a Runner (in this process,
-    one torch thread) and return the validation curve and probe figures;
-    kept as ``result.json`` in ``work_dir`` and read from there when it
-    exists."""
-    done = osp.join(work_dir, 'result.json')
-    if osp.exists(done):
-        return json.load(open(done))
+    one torch thread) and return the validation curve and probe figures,
+    also kept as ``result.json`` in ``work_dir`` (:func:`run_all` reads
+    finished runs from there instead of training them again)."""
     import torch
     from mmengine.config import Config
     from mmengine.registry import RUNNERS
@@ -271,7 +268,7 @@ def train(config: str, work_dir: str, options: dict) -> dict:
                   iters=runner.iter, seconds=time.perf_counter() - start,
                   ckpt=osp.join(work_dir, f'epoch_{runner.epoch}.pth'),
                   options=options)
-    json.dump(result, open(done, 'w'))
+    json.dump(result, open(osp.join(work_dir, 'result.json'), 'w'))
     return result
 
 
