@@ -162,21 +162,27 @@ def test_pca_for_a_wider_student_keeps_everything_and_pads_zeros():
 FIT_SCHEDULE = '''
 custom_hooks = [dict(type='mmstablekd.RecompositionHook',
                      stages=[dict(begin=0, groups=[[0], [1], [2], [3]])]),
-                dict(type='mmstablekd.AlignmentFitHook', num_batches=2)]
+                {fit_hook}]
 train_cfg = dict(max_epochs={epochs})
 '''
+FIT_HOOK = "dict(type='mmstablekd.AlignmentFitHook', num_batches=2)"
 
 
+# RecompositionHook fits what its stages use by itself; AlignmentFitHook
+# (before it) chooses the batches
+@pytest.mark.parametrize('fit_hook', [FIT_HOOK, ''],
+                         ids=['AlignmentFitHook', 'RecompositionHook'])
 def test_the_fit_hook_fits_once_and_checkpoints_keep_the_fit(
-        cls_config, monkeypatch):
+        cls_config, monkeypatch, fit_hook):
     from mmengine.runner import Runner
 
     from mmstablekd.models import StableKD
     calls = []
     fit = StableKD.fit_alignments
-    monkeypatch.setattr(StableKD, 'fit_alignments',
-                        lambda self, *a: calls.append(1) or fit(self, *a))
-    cfg = cls_config(extra=FIT_SCHEDULE.format(epochs=1))
+    monkeypatch.setattr(
+        StableKD, 'fit_alignments',
+        lambda self, *a, **kw: calls.append(1) or fit(self, *a, **kw))
+    cfg = cls_config(extra=FIT_SCHEDULE.format(epochs=1, fit_hook=fit_hook))
     runner = Runner.from_cfg(cfg)
     runner.train()
     assert calls == [1]
@@ -186,7 +192,7 @@ def test_the_fit_hook_fits_once_and_checkpoints_keep_the_fit(
     assert all(bool(fitted[f'alignments.by_boundary.{j}.fitted'])
                for j in range(3))
     # a resumed run keeps the fit it was trained with, and fits nothing
-    cfg = cls_config(extra=FIT_SCHEDULE.format(epochs=2))
+    cfg = cls_config(extra=FIT_SCHEDULE.format(epochs=2, fit_hook=fit_hook))
     cfg.resume = True
     resumed = Runner.from_cfg(cfg)
     resumed.train()
@@ -195,3 +201,36 @@ def test_the_fit_hook_fits_once_and_checkpoints_keep_the_fit(
     for key in ('weight', 'bias'):
         assert torch.equal(state[f'alignments.by_boundary.0.{key}'],
                            fitted[f'alignments.by_boundary.0.{key}'])
+
+
+@pytest.mark.parametrize('student_width,expected', [
+    (8, 'ChannelSelection'),  # the wider teacher's stages end in convs
+    (32, 'PCAProjection'),  # a wider student: no subset of channels fits
+])
+def test_auto_alignment_selects_teacher_channels_where_it_can(
+        cls_config, student_width, expected):
+    model = build_model(cls_config(extra=f'''
+        model = dict(
+            alignment='auto',
+            student=dict(backbone=dict(base_channels={student_width},
+                                       stem_channels={student_width}),
+                         head=dict(in_channels={8 * student_width})))'''))
+    kinds = {type(m).__name__ for m in model.alignments.by_boundary.values()}
+    assert len(model.alignments.by_boundary) == 3 and kinds == {expected}
+    # and the decomposed student trains through it
+    model.set_groups([[0], [1], [2], [3]])
+    losses = model.loss(*_batch())
+    assert all(torch.isfinite(losses[f'loss_feat_b{j}']) for j in range(3))
+
+
+def test_auto_alignment_projects_transformer_tokens():
+    from conftest import ROOT
+    from mmengine.config import Config
+    cfg = Config.fromfile(f'{ROOT}/configs/demo/'
+                          'stablekd_vit-tiny-resnet18-w8_digits.py')
+    assert 'alignment' not in cfg.model  # the default, 'auto'
+    cfg.model.teacher_ckpt = None
+    model = build_model(cfg, fit_alignments=False)
+    assert {type(m).__name__ for m in model.alignments.by_boundary.values()
+            } == {'PCAProjection'}
+    assert model.alignments.unfitted() == [0, 1, 2]

@@ -62,7 +62,7 @@ def test_without_alignment_a_grouping_using_differing_widths_is_refused(
     assert not model.alignments.by_boundary
     model.set_groups([[0, 1, 2, 3]])
     with pytest.raises(ValueError, match='Channel counts differ at boundary '
-                       "1 .* and alignment is None.*PCAProjection"):
+                       "1 .* and alignment is None.*alignment='auto'"):
         model.set_groups([[0, 1], [2, 3]])
     with pytest.raises(ValueError, match='Channel counts differ at boundary '
                        '0'):

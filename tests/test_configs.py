@@ -57,9 +57,10 @@ def test_distillation_config_builds(path):
     hooks, cycles = _stage_readers(cfg)
     # twins: KD configs have no schedule, StableKD configs have one
     assert bool(hooks) == any(s in osp.basename(path) for s in SCHEDULED)
-    if not hooks:  # a model that never leaves end to end builds no
-        # alignment (nor any other module it would not use)
-        assert not model.alignments.by_boundary
+    if not hooks:  # a model that never leaves end to end carries no
+        # trainable part it would not use (alignment='auto' builds only
+        # parameter-free alignments)
+        assert not list(model.alignments.parameters())
     for hook in hooks:
         for index in range(len(hook.stages)):
             hook._stage(model, index)  # groups and losses fit the model
@@ -86,26 +87,42 @@ def test_teacher_config_builds(path):
     assert model.head.num_classes == cfg.data_preprocessor.num_classes
 
 
-def test_kd_and_stablekd_twins_differ_only_by_the_schedule():
-    for path in glob.glob(osp.join(ROOT, 'configs', 'stablekd', '*',
-                                   'stablekd_*.py')):
-        twin = osp.join(ROOT, 'configs', 'kd',
-                        osp.basename(path).replace('stablekd_', 'kd_'))
-        ours = Config.fromfile(path).to_dict()
-        theirs = Config.fromfile(twin).to_dict()
-        assert ours.pop('custom_hooks') and ours.pop('recomposition')
-        # the authors' recipe: one learning-rate cycle per stage instead
-        # of the KD baseline's one
-        if ours.pop('stage_cycles', None):
-            assert ours.pop('param_scheduler') != theirs.pop(
-                'param_scheduler')
-        # where widths differ, StableKD aligns them; KD never needs to
-        assert ours['model'].pop('alignment', None) is None or \
-            'alignment' not in theirs['model']
-        # and may pin the feature loss, which KD never computes
-        ours['model'].pop('feat_loss', None)
-        theirs['model'].pop('feat_loss', None)
-        assert ours == theirs, path
+def _twins():
+    """(StableKD config, its KD twin) for every shipped pair."""
+    shipped = glob.glob(osp.join(ROOT, 'configs', 'stablekd', '*',
+                                 'stablekd_*.py'))
+    pairs = [(p, osp.join(ROOT, 'configs', 'kd', osp.basename(p).replace(
+        'stablekd_', 'kd_'))) for p in shipped]
+    pairs += [(p, p.replace('stablekd_', 'kd_')) for p in glob.glob(
+        osp.join(ROOT, 'configs', 'demo', 'stablekd_*.py'))
+        if osp.exists(p.replace('stablekd_', 'kd_'))]
+    return sorted(pairs)
+
+
+@pytest.mark.parametrize('path,twin', _twins(),
+                         ids=lambda p: osp.basename(p))
+def test_a_stablekd_config_is_its_kd_twin_plus_the_recomposition(path, twin):
+    ours = Config.fromfile(path).to_dict()
+    theirs = Config.fromfile(twin).to_dict()
+    assert ours.pop('custom_hooks') and ours.pop('recomposition')
+    assert 'custom_hooks' not in theirs and 'recomposition' not in theirs
+    # the authors' recipe: one learning-rate cycle per stage instead
+    # of the KD baseline's one
+    if ours.pop('stage_cycles', None):
+        assert ours.pop('param_scheduler') != theirs.pop('param_scheduler')
+    if is_detector_config(ours):
+        # not measured with the defaults yet (issue 19): detectors pin
+        # PCAProjection and the plain MSE, which KD never uses
+        assert ours['model'].pop('alignment', None) in (
+            None, dict(type='PCAProjection'))
+        assert ours['model'].pop('feat_loss') == dict(type='FeatureMSELoss')
+    # boundaries, alignment and feature loss: the model's defaults, or the
+    # KD twin's own
+    assert ours == theirs, path
+
+
+def is_detector_config(cfg: dict) -> bool:
+    return cfg.get('default_scope') == 'mmdet'
 
 
 def test_digits_split_is_fixed_stratified_and_disjoint():

@@ -35,7 +35,8 @@ def test_block_plan_lists_shapes_alignments_and_parameters_per_block():
 def test_a_problem_is_printed_and_fails():
     out = _run(DEMO, '--cfg-options',
                'model.boundaries.student=[backbone.layer1,backbone.layer9,'
-               'backbone.layer3]')
+               'backbone.layer3]', 'model.boundaries.teacher=[backbone.layer1,'
+               'backbone.layer2,backbone.layer3]')
     assert out.returncode == 1
     assert "PROBLEM: The student (ImageClassifier) has no module at " \
         "'backbone.layer9'" in out.stdout

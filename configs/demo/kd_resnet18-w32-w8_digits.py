@@ -8,11 +8,10 @@ model = dict(
     teacher=dict(cfg_path='{{ fileDirname }}/resnet18-w32_digits_teacher.py'),
     # written by `tools/train.py configs/demo/resnet18-w32_digits_teacher.py`
     teacher_ckpt='work_dirs/resnet18-w32_digits_teacher/epoch_8.pth',
-    boundaries=dict(
-        student=['backbone.layer1', 'backbone.layer2', 'backbone.layer3'],
-        teacher=['backbone.layer1', 'backbone.layer2', 'backbone.layer3']),
-    # Widths differ, but KD never feeds a student block the teacher's
-    # features: no alignment (the StableKD twin sets one).
+    # boundaries='auto' (the default): 4 blocks, stem + layer1 | layer2 |
+    # layer3 | layer4 + head. Widths differ; alignment='auto' (the default)
+    # selects the teacher's channels there (ChannelSelection, no
+    # parameters), which only the StableKD twin, feeding blocks, uses.
     output_losses=dict(
         kd=dict(
             student='head',

@@ -8,9 +8,6 @@ model = dict(
     teacher=dict(cfg_path='{{ fileDirname }}/resnet34-w8_digits16_teacher.py'),
     # written by `tools/train.py configs/demo/resnet34-w8_digits16_teacher.py`
     teacher_ckpt='work_dirs/resnet34-w8_digits16_teacher/epoch_15.pth',
-    boundaries=dict(
-        student=['backbone.layer1', 'backbone.layer2', 'backbone.layer3'],
-        teacher=['backbone.layer1', 'backbone.layer2', 'backbone.layer3']),
     output_losses=dict(
         kd=dict(
             student='head',

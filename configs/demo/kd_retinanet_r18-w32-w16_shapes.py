@@ -11,12 +11,8 @@ model = dict(
         cfg_path='{{ fileDirname }}/retinanet_r18-w32_shapes_teacher.py'),
     # written by tools/train.py on retinanet_r18-w32_shapes_teacher.py
     teacher_ckpt='work_dirs/retinanet_r18-w32_shapes_teacher/epoch_24.pth',
-    # 5 blocks: stem + layer1 | layer2 | layer3 | layer4 | FPN + head
-    boundaries=dict(
-        student=['backbone.layer1', 'backbone.layer2', 'backbone.layer3',
-                 'backbone.layer4'],
-        teacher=['backbone.layer1', 'backbone.layer2', 'backbone.layer3',
-                 'backbone.layer4']),
+    # boundaries='auto' (the default): 5 blocks, stem + layer1 | layer2 |
+    # layer3 | layer4 | FPN + head (every stage output the FPN receives)
     output_losses=dict(
         neck=dict(student='neck', teacher='neck',
                   loss=dict(type='FeatureMSELoss', loss_weight=1.0))),

@@ -7,8 +7,7 @@ _base_ = ['./stablekd_resnet18-w32-w8_digits.py']
 model = dict(
     teacher=dict(cfg_path='{{ fileDirname }}/vit-tiny_digits_teacher.py'),
     # written by `tools/train.py configs/demo/vit-tiny_digits_teacher.py`
-    teacher_ckpt='work_dirs/vit-tiny_digits_teacher/epoch_30.pth',
-    boundaries='auto',
-    # a ViT layer ends with no convolution to select channels by: the
-    # teacher's tokens are projected on their principal components
-    alignment=dict(type='PCAProjection'))
+    # a ViT layer ends with no convolution to select channels by, so
+    # alignment='auto' projects the teacher's tokens on their principal
+    # components (PCAProjection), fitted by RecompositionHook
+    teacher_ckpt='work_dirs/vit-tiny_digits_teacher/epoch_30.pth')

@@ -11,9 +11,9 @@ model = dict(
     teacher=dict(cfg_path='mmpretrain::deit/deit-small_4xb256_in1k.py'),
     teacher_ckpt='https://download.openmmlab.com/mmclassification/v0/deit/'
     'deit-small_pt-4xb256_in1k_20220218-9425b9bb.pth',
-    # layers 2, 5 and 8 of both (4 blocks of 3 layers); the tokens,
-    # class token included, are projected from 384 to 192 dims
-    boundaries='auto',
+    # boundaries='auto' (the default): layers 2, 5 and 8 of both (4 blocks
+    # of 3 layers); alignment='auto' projects the tokens, class token
+    # included, from 384 to 192 dims (PCAProjection) for the StableKD twin
     output_losses=dict(
         kd=dict(
             student='head',

@@ -11,9 +11,8 @@ model = dict(
     teacher=dict(cfg_path='mmpretrain::resnet/resnet34_8xb32_in1k.py'),
     teacher_ckpt='https://download.openmmlab.com/mmclassification/v0/resnet/'
     'resnet34_8xb32_in1k_20210831-f257d4e6.pth',
-    boundaries=dict(
-        student=['backbone.layer1', 'backbone.layer2', 'backbone.layer3'],
-        teacher=['backbone.layer1', 'backbone.layer2', 'backbone.layer3']),
+    # boundaries='auto' (the default): 4 blocks, stem + layer1 | layer2 |
+    # layer3 | layer4 + head; equal widths, so no alignment
     output_losses=dict(
         kd=dict(
             student='head',

@@ -14,12 +14,10 @@ model = dict(
     teacher={{_base_.model}},
     teacher_ckpt='https://download.openmmlab.com/mmclassification/v0/resnet/'
     'resnet50_b16x8_cifar100_20210528-67b58a1b.pth',
-    # N = 4 blocks: stem + layer1 | layer2 | layer3 | layer4 + neck + head
-    boundaries=dict(
-        student=['backbone.layer1', 'backbone.layer2', 'backbone.layer3'],
-        teacher=['backbone.layer1', 'backbone.layer2', 'backbone.layer3']),
-    # Widths differ, but KD never feeds a student block the teacher's
-    # features: no alignment (the StableKD twin sets one).
+    # boundaries='auto' (the default): 4 blocks, stem + layer1 | layer2 |
+    # layer3 | layer4 + head. Widths differ; alignment='auto' (the default)
+    # selects the teacher's channels there (ChannelSelection, no
+    # parameters), which only the StableKD twin, feeding blocks, uses.
     output_losses=dict(
         kd=dict(
             student='head',

@@ -13,13 +13,8 @@ model = dict(
     teacher_ckpt='https://download.openmmlab.com/mmdetection/v2.0/retinanet/'
     'retinanet_r101_fpn_1x_coco/retinanet_r101_fpn_1x_coco_20200130-7a93545f'
     '.pth',
-    # N = 5 blocks: stem + layer1 | layer2 | layer3 | layer4 | neck + head.
-    # The FPN receives all four stage outputs, so all four are boundaries.
-    boundaries=dict(
-        student=['backbone.layer1', 'backbone.layer2', 'backbone.layer3',
-                 'backbone.layer4'],
-        teacher=['backbone.layer1', 'backbone.layer2', 'backbone.layer3',
-                 'backbone.layer4']),
+    # boundaries='auto' (the default): 5 blocks, stem + layer1 | layer2 |
+    # layer3 | layer4 | neck + head (the FPN receives all four stage outputs)
     # the last group: RetinaNet's own losses (loss_cls, loss_bbox) plus the
     # imitation of the teacher's FPN outputs, level by level (loss_neck)
     output_losses=dict(

@@ -9,6 +9,7 @@ model = dict(
     teacher_ckpt='https://download.openmmlab.com/mmclassification/v0/'
     'swin-transformer/swin_tiny_224_b16x64_300e_imagenet_20210616_090925-'
     '66df6be6.pth',
-    # Swin's stages 0-2 (tokens in (tokens, hw_shape) tuples) against
-    # ResNet's layers 1-3, at the same strides (4, 8, 16)
-    boundaries='auto')
+    # boundaries='auto' (the default) pairs Swin's stages 0-2 (tokens in
+    # (tokens, hw_shape) tuples) with ResNet's layers 1-3, at the same
+    # strides (4, 8, 16)
+)

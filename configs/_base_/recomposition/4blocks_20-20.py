@@ -9,9 +9,7 @@ recomposition = dict(
     merged=dict(begin=0.4, groups=[[0, 1, 2, 3]]))
 custom_hooks = [
     # applies `recomposition` (runner_type='mmstablekd.PortableRunner'
-    # hands it over)
+    # hands it over); before training it also fits the alignments that
+    # need a fit (PCAProjection) on 16 training batches
     dict(type='mmstablekd.RecompositionHook'),
-    # fits the alignments of boundaries whose widths differ (e.g. the
-    # default PCAProjection) on 16 training batches before training
-    dict(type='mmstablekd.AlignmentFitHook'),
 ]

@@ -9,12 +9,9 @@ recomposition = dict(
     decomposed=dict(begin=0, groups=[[0], [1], [2], [3], [4]]),
     half=dict(begin=1 / 3, groups=[[0, 1], [2, 3], [4]]),
     merged=dict(begin=2 / 3, groups=[[0, 1, 2, 3], [4]]))
-custom_hooks = [
-    dict(type='mmstablekd.RecompositionHook'),
-    # fits the alignments of boundaries whose widths differ (none in the
-    # authors' pairs; e.g. the default PCAProjection otherwise)
-    dict(type='mmstablekd.AlignmentFitHook'),
-]
+# RecompositionHook also fits the alignments that need it before training
+# (none in the authors' pairs: equal widths)
+custom_hooks = [dict(type='mmstablekd.RecompositionHook')]
 # A warm-up at every grouping change (without it accuracy drops sharply):
 # "triangular2", one cycle per stage, floor 0.003x -> peak 10x -> floor of
 # the base learning rate, the peak's height halving every stage; updated

@@ -7,5 +7,5 @@ _base_ = [
 ]
 # the backbone stages learn the teacher's features by plain MSE, as measured
 # on the shapes (README); the classification default (MSE relative to the
-# teacher's variance, weight 10) is not measured on detectors yet
+# teacher's variance, weight 30) is not measured on detectors yet
 model = dict(feat_loss=dict(type='FeatureMSELoss'))

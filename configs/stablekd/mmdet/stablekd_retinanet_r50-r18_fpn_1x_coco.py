@@ -5,10 +5,10 @@ _base_ = [
     '../../kd/kd_retinanet_r50-r18_fpn_1x_coco.py',
     '../../_base_/recomposition/5blocks_20-20.py',
 ]
-# the teacher is wider: its features reach the student's blocks through
-# PCAProjection (benchmarks/heterogeneous_pairs.py); the KD twin builds none
-# the backbone stages learn the teacher's features by plain MSE, as measured
-# on the shapes (README); the classification default (MSE relative to the
-# teacher's variance, weight 10) is not measured on detectors yet
+# Detectors keep what was measured on the shapes (README) until the
+# classification defaults are measured on them: the teacher's features reach
+# the student's blocks through PCAProjection (benchmarks/
+# heterogeneous_pairs.py), and the stages learn them by plain MSE (not the
+# MSE relative to the teacher's variance, weight 30)
 model = dict(alignment=dict(type='PCAProjection'),
              feat_loss=dict(type='FeatureMSELoss'))

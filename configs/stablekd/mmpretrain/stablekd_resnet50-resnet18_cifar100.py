@@ -1,10 +1,9 @@
 # StableKD = the KD baseline + recomposition (decomposed -> half-merged ->
-# end-to-end for the first 20% / next 20% / rest of training).
+# end-to-end for the first 20% / next 20% / rest of training). The teacher
+# is wider: with alignment='auto' (the default) the student's blocks are fed
+# and learn the teacher's channels written by its largest-L1 filters
+# (ChannelSelection, chosen by benchmarks/kd_grid.py over PCAProjection).
 _base_ = [
     '../../kd/kd_resnet50-resnet18_cifar100.py',
     '../../_base_/recomposition/4blocks_20-20.py',
 ]
-# the teacher is wider: the student's blocks are fed and learn the
-# teacher's channels written by its largest-L1 filters (ChannelSelection,
-# chosen by benchmarks/kd_grid.py over PCAProjection); the KD twin builds none
-model = dict(alignment=dict(type='ChannelSelection'))

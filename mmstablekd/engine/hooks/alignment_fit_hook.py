@@ -38,33 +38,45 @@ class AlignmentFitHook(Hook):
         self.rows_per_batch = rows_per_batch
 
     def before_train(self, runner) -> None:
-        model = distiller_of(runner, 'AlignmentFitHook', 'fit_alignments')
-        if not model.alignments.unfitted():
-            return
-        with random_state_kept():
-            reports = model.fit_alignments(
-                islice(self._batches(runner.train_dataloader),
-                       self.num_batches), self.rows_per_batch)
-        if get_dist_info()[1] > 1:
-            for buffer in model.alignments.buffers():
-                broadcast(buffer, src=0)
-        for j, report in reports.items():
-            details = ', '.join(f'{k} {v:.3f}' for k, v in report.items())
-            runner.logger.info(
-                f'Alignment at boundary {j} '
-                f'({type(model.alignments.by_boundary[str(j)]).__name__}) '
-                f'fitted on {self.num_batches} batches: {details}')
+        fit_before_training(
+            runner, distiller_of(runner, 'AlignmentFitHook',
+                                 'fit_alignments'),
+            self.num_batches, self.rows_per_batch)
 
-    @staticmethod
-    def _batches(loader):
-        """Random batches of the training set, as ``loader`` makes them."""
-        dataset = loader.dataset
-        generator = torch.Generator().manual_seed(0)
-        return iter(torch.utils.data.DataLoader(
-            dataset,
-            # MMDetection's loaders batch through a batch_sampler
-            batch_size=loader.batch_size or loader.batch_sampler.batch_size,
-            sampler=torch.utils.data.RandomSampler(
-                dataset, generator=generator),
-            num_workers=loader.num_workers,
-            collate_fn=loader.collate_fn))
+
+def fit_before_training(runner, model, num_batches: int = 16,
+                        rows_per_batch: int = 4096,
+                        boundaries=None) -> None:
+    """Fit ``model``'s unfitted alignments (of ``boundaries``, default all)
+    on ``num_batches`` random training batches of ``runner``, as
+    :class:`AlignmentFitHook` describes, and log what each fit kept."""
+    todo = model.alignments.unfitted(boundaries)
+    if not todo:
+        return
+    with random_state_kept():
+        reports = model.fit_alignments(
+            islice(_batches(runner.train_dataloader), num_batches),
+            rows_per_batch, boundaries=todo)
+    if get_dist_info()[1] > 1:
+        for buffer in model.alignments.buffers():
+            broadcast(buffer, src=0)
+    for j, report in reports.items():
+        details = ', '.join(f'{k} {v:.3f}' for k, v in report.items())
+        runner.logger.info(
+            f'Alignment at boundary {j} '
+            f'({type(model.alignments.by_boundary[str(j)]).__name__}) '
+            f'fitted on {num_batches} batches: {details}')
+
+
+def _batches(loader):
+    """Random batches of the training set, as ``loader`` makes them."""
+    dataset = loader.dataset
+    generator = torch.Generator().manual_seed(0)
+    return iter(torch.utils.data.DataLoader(
+        dataset,
+        # MMDetection's loaders batch through a batch_sampler
+        batch_size=loader.batch_size or loader.batch_sampler.batch_size,
+        sampler=torch.utils.data.RandomSampler(
+            dataset, generator=generator),
+        num_workers=loader.num_workers,
+        collate_fn=loader.collate_fn))

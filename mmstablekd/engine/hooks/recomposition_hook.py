@@ -5,6 +5,7 @@ from mmengine.hooks import Hook
 
 from mmstablekd.registry import HOOKS
 from ..stages import check_begins, stage_list, stage_starts
+from .alignment_fit_hook import fit_before_training
 from .distiller import distiller_of
 from mmstablekd.utils.config_checks import (LIST_TYPES, check_bool,
                                             check_list, fail, is_int,
@@ -89,7 +90,9 @@ class RecompositionHook(Hook):
         self._logged_keys = set()
 
     def before_train(self, runner) -> None:
-        """Check every stage against the model and the training length."""
+        """Check every stage against the model and the training length,
+        then fit the alignments the stages use that need a fit (e.g.
+        ``PCAProjection``), unless a checkpoint brought them fitted."""
         model = self._model(runner)
         length = runner.max_epochs if self.by_epoch else runner.max_iters
         self.begins = stage_starts([s['begin'] for s in self.stages],
@@ -106,14 +109,17 @@ class RecompositionHook(Hook):
                     f'{begin}, no later than the stage before it, once shares '
                     f'are rounded for {length} {self._unit}s: space the '
                     f'stages further apart.')
+        used = set()
+        for index in range(len(self.stages)):
             try:
-                self._stage(model, index)
+                used.update(model.boundaries_used(*self._stage(model, index)))
             except ValueError as err:
                 raise ValueError(
                     f'RecompositionHook stage {index}: {err}') from None
         if getattr(runner.model, 'find_unused_parameters', True) is False:
             self._check_all_parameters_used(model)
         self._check_cycles_follow(runner)
+        fit_before_training(runner, model, boundaries=used)
 
     def _check_cycles_follow(self, runner) -> None:
         """Refuse learning-rate cycles (``StageCyclicLR``) whose stages

@@ -86,6 +86,12 @@ def check_resize(mode: Any) -> None:
              f'agree)', mode)
 
 
+def check_alignment(alignment: Any) -> None:
+    if alignment != 'auto' and not isinstance(alignment, (dict, type(None))):
+        fail('alignment', "'auto', an alignment config (e.g. "
+             "dict(type='PCAProjection')) or None", alignment)
+
+
 def check_probe_input_shape(shape: Any) -> None:
     if shape is None:
         return
@@ -109,9 +115,7 @@ CHECKS: Dict[str, Callable[[Any], Any]] = {
         'task_loss_weight', v, minimum=0),
     'task_loss_names': check_task_loss_names,
     'keep_internal_losses': lambda v: check_bool('keep_internal_losses', v),
-    'alignment': lambda v: check_dict(
-        'alignment', v, optional=True,
-        example="dict(type='PCAProjection')"),
+    'alignment': check_alignment,
     'loss_aggregator': lambda v: check_dict(
         'loss_aggregator', v, optional=True,
         example="dict(type='AdaptiveLossAggregator')"),

@@ -54,8 +54,8 @@ class StableKD(BaseModel):
             ``['backbone.layer1', 'backbone.layer2', 'backbone.layer3']``.
             A boundary module may return a map ``(N, C, H, W)``, tokens
             ``(N, L, C)`` (ViT, DeiT) or a tuple holding either (Swin's
-            ``(tokens, hw_shape)``). ``'auto'`` pairs the networks' stages
-            (see :func:`auto_boundaries`;
+            ``(tokens, hw_shape)``). ``'auto'`` (the default) pairs the
+            networks' stages (see :func:`auto_boundaries`;
             ``tools/analysis/inspect_blocks.py`` prints the plan).
         teacher_ckpt (str, optional): path or URL of the teacher's weights.
             None leaves the teacher randomly initialised (tests only).
@@ -80,15 +80,17 @@ class StableKD(BaseModel):
             (classification CE, or the detector's losses).
         task_loss_names (dict): renames of the student's loss keys. MMPretrain
             heads return a bare ``loss``, logged as ``loss_ce``.
-        alignment (dict, optional): built at each boundary where teacher
-            and student widths differ, ``in_channels`` (teacher) ->
+        alignment (dict | str, optional): built at each boundary where
+            teacher and student widths differ, ``in_channels`` (teacher) ->
             ``out_channels`` (student); see :class:`BoundaryAlignments`.
-            The StableKD configs set :class:`PCAProjection`, fixed after a
-            fit on training batches (chosen by
-            ``benchmarks/heterogeneous_pairs.py``). Default: None, nothing
-            is built (a KD baseline never uses an alignment), and a grouping
-            or loss that would use a boundary whose widths differ is an
-            error.
+            Default ``'auto'``: per boundary, :class:`ChannelSelection`
+            where the wider teacher ends the boundary with a convolution
+            (CNN stages; no parameters, so a KD model carries it for
+            nothing), else :class:`PCAProjection`, fitted on training batches
+            by ``RecompositionHook`` before training (chosen by
+            ``benchmarks/kd_grid.py``; see :func:`auto_alignment`). None
+            builds nothing, and a grouping or loss that would use a boundary
+            whose widths differ is an error.
         resize (str, optional): where the two features' spatial sizes
             differ at a boundary (other strides, tokens against maps), the
             teacher's is resized to the student's: ``'nearest'`` (the
@@ -117,14 +119,14 @@ class StableKD(BaseModel):
     def __init__(self,
                  student: dict,
                  teacher: dict,
-                 boundaries: dict,
+                 boundaries: Union[dict, str] = 'auto',
                  teacher_ckpt: Optional[str] = None,
                  feat_loss: dict = dict(
                      type='FeatureMSELoss', relative=True, loss_weight=30.),
                  output_losses: Optional[Dict[str, dict]] = None,
                  task_loss_weight: float = 1.0,
                  task_loss_names: Dict[str, str] = dict(loss='loss_ce'),
-                 alignment: Optional[dict] = None,
+                 alignment: Union[dict, str, None] = 'auto',
                  resize: Optional[str] = 'nearest',
                  keep_internal_losses: bool = False,
                  loss_aggregator: Optional[dict] = None,
@@ -289,12 +291,22 @@ class StableKD(BaseModel):
         """Boundaries whose feature loss is active: the ones listed in
         :attr:`active_losses`, else every group end but the last (and, with
         ``keep_internal_losses``, every boundary)."""
-        if self._active_losses is not None:
-            return [
-                j for j in range(self.num_blocks - 1)
-                if f'feat_b{j}' in self._active_losses
-            ]
-        return self._group_ends(self._groups)
+        return self._supervised(self._groups, self._active_losses)
+
+    def boundaries_used(self, groups: Sequence[Sequence[int]],
+                        losses: Optional[Sequence[str]] = None) -> List[int]:
+        """Boundaries whose teacher feature training with ``groups`` and
+        ``losses`` (None: those the grouping implies) uses: fed to a student
+        block or targeted by a feature loss."""
+        return sorted(
+            set(self.feeding.fed_boundaries(groups))
+            | set(self._supervised(groups, losses)))
+
+    def _supervised(self, groups, losses) -> List[int]:
+        if losses is not None:
+            return [j for j in range(self.num_blocks - 1)
+                    if f'feat_b{j}' in losses]
+        return self._group_ends(groups)
 
     def _group_ends(self, groups) -> List[int]:
         """Boundaries ``groups`` supervise by default: every group end but
@@ -409,7 +421,8 @@ class StableKD(BaseModel):
         ``needed`` (default: what this iteration uses), or not at all;
         returns its recorded outputs by module path."""
         if needed is None:
-            boundaries = self._boundaries_in_use()
+            boundaries = self.boundaries_used(self._groups,
+                                              self._active_losses)
             self.alignments.check_fitted(boundaries)
             needed = [self.teacher_plan.boundaries[j] for j in boundaries] + [
                 t for name, (_, t) in self.output_paths.items()
@@ -423,27 +436,25 @@ class StableKD(BaseModel):
                          mode='tensor')
         return outputs
 
-    def _boundaries_in_use(self) -> List[int]:
-        """Boundaries whose teacher feature the current grouping and losses
-        use: fed to a student block or targeted by a feature loss."""
-        return sorted(
-            set(self.feeding.fed_boundaries(self._groups))
-            | set(self.supervised_boundaries()))
-
     @torch.no_grad()
     def fit_alignments(self, data_batches: Iterable[dict],
-                       rows_per_batch: int = 4096) -> Dict[int, dict]:
+                       rows_per_batch: int = 4096,
+                       boundaries: Optional[Iterable[int]] = None
+                       ) -> Dict[int, dict]:
         """Fit the alignments that need it (e.g. :class:`PCAProjection`) on
         training batches, as the dataloader yields them.
 
         Each batch contributes at most ``rows_per_batch`` feature vectors
         per boundary (positions drawn at random, seeded), of the teacher and
         of the student (eval mode; only its range is used).
+        ``boundaries`` limits the fit to those (default: every unfitted
+        one).
 
         Returns:
             dict: what each fit reports (e.g. ``kept_variance``) by boundary.
         """
-        todo = self.alignments.unfitted()
+        todo = self.alignments.unfitted(
+            None if boundaries is None else set(boundaries))
         if not todo:
             return {}
         rows = {j: ([], []) for j in todo}

@@ -1,5 +1,5 @@
 """Per boundary, what turns the teacher's feature into the student's."""
-from typing import Dict, Iterable, List, Optional, Sequence
+from typing import Dict, Iterable, List, Optional, Sequence, Union
 
 import torch
 from torch import nn
@@ -7,6 +7,7 @@ from torch import nn
 from ..blocks.layouts import resize_map
 from ..blocks.probe import BlockPlan
 from ..builder import build_component
+from .auto_alignment import AUTO, auto_alignment
 from .conv_resize import ConvResize
 
 RESIZE_MODES = ('nearest', 'bilinear', 'conv')
@@ -25,17 +26,19 @@ class BoundaryAlignments(nn.Module):
 
     Alignments with a ``fit(teacher, student)`` method (e.g.
     :class:`PCAProjection`) are fitted once on training batches before
-    training (:class:`~mmstablekd.engine.hooks.AlignmentFitHook`) and then
-    stay fixed; those with ``init_from_teacher(module)`` (e.g.
-    :class:`ChannelSelection`) derive themselves from the teacher's boundary
-    module at build time; any other module (e.g. a learned
+    training (by :class:`~mmstablekd.engine.hooks.RecompositionHook`, or
+    :class:`~mmstablekd.engine.hooks.AlignmentFitHook` to choose the
+    batches) and then stay fixed; those with ``init_from_teacher(module)``
+    (e.g. :class:`ChannelSelection`) derive themselves from the teacher's
+    boundary module at build time; any other module (e.g. a learned
     :class:`ConvBNAdapter`) trains with the block it feeds.
 
     Args:
         student_plan, teacher_plan (BlockPlan): the probed networks.
-        alignment (dict, optional): the config built at each boundary whose
-            widths differ, with ``in_channels`` (teacher) and
-            ``out_channels`` (student). None builds nothing: a grouping that
+        alignment (dict | str, optional): the config built at each boundary
+            whose widths differ, with ``in_channels`` (teacher) and
+            ``out_channels`` (student); ``'auto'`` chooses per boundary
+            (:func:`auto_alignment`). None builds nothing: a grouping that
             would feed or supervise a boundary whose widths differ is then
             an error (:meth:`check_usable`), so a model that only ever
             trains end to end (the KD baseline) holds no unused module.
@@ -51,7 +54,7 @@ class BoundaryAlignments(nn.Module):
     def __init__(self,
                  student_plan: BlockPlan,
                  teacher_plan: BlockPlan,
-                 alignment: Optional[dict],
+                 alignment: Union[dict, str, None],
                  teacher_boundaries: List[nn.Module],
                  resize: Optional[str] = 'nearest') -> None:
         super().__init__()
@@ -84,8 +87,9 @@ class BoundaryAlignments(nn.Module):
                     f'student {student_plan.boundaries[j]!r}: {c_s}, '
                     f'teacher {teacher_plan.boundaries[j]!r}: {c_t}')
                 continue
-            module = build_component(
-                alignment, in_channels=c_t, out_channels=c_s)
+            cfg = auto_alignment(teacher_boundaries[j], c_t, c_s) \
+                if alignment == AUTO else alignment
+            module = build_component(cfg, in_channels=c_t, out_channels=c_s)
             if hasattr(module, 'init_from_teacher'):
                 module.init_from_teacher(teacher_boundaries[j])
             self.by_boundary[str(j)] = module
@@ -97,9 +101,9 @@ class BoundaryAlignments(nn.Module):
             raise ValueError(
                 f'Channel counts differ at boundary {j} '
                 f'({self.unaligned[j]}) and alignment is None, but the '
-                f'grouping feeds or supervises it. Set '
-                f"model.alignment=dict(type='PCAProjection') (as the "
-                f'StableKD configs do) or choose boundaries of equal width.')
+                f"grouping feeds or supervises it. Set model.alignment='auto' "
+                f'(the default) or an alignment config, or choose boundaries '
+                f'of equal width.')
 
     def forward(self,
                 j: int,
@@ -179,10 +183,10 @@ class BoundaryAlignments(nn.Module):
             raise RuntimeError(
                 f'The alignments {kinds} at boundaries {missing} are fitted '
                 f'on training batches before training, which has not '
-                f"happened: add dict(type='mmstablekd.AlignmentFitHook') to "
-                f'custom_hooks (the recomposition schedules in '
-                f'configs/_base_/recomposition/ include it), or call '
-                f'model.fit_alignments(batches).')
+                f'happened. mmstablekd.RecompositionHook fits them before '
+                f'training; without it, add '
+                f"dict(type='mmstablekd.AlignmentFitHook') to custom_hooks, "
+                f'or call model.fit_alignments(batches) first.')
 
 
 def feature_rows(feat: torch.Tensor) -> torch.Tensor:
