@@ -87,8 +87,9 @@ def _dist_train(cfg_path, work_dir, probe_dir, fails_with=None):
 def _setup(tmp_path, image_folder, extra):
     (tmp_path / 'rank_probe.py').write_text(RANK_PROBE)
     sys.path.insert(0, str(tmp_path))
-    # the plain MSE: the relative default divides by each rank's own batch
-    # variance, so two half batches are not one whole batch
+    # the plain MSE: the relative default (weight 30) amplifies float
+    # rounding past this test's tolerance; that it sees one joint batch is
+    # tested below (test_relative_loss_sees_the_joint_batch)
     plain_mse = "\nmodel.update(feat_loss=dict(type='FeatureMSELoss'))\n"
     cfg = make_cls_config(tmp_path, image_folder, extra=textwrap.dedent(
         DETERMINISTIC + extra) + plain_mse)
@@ -190,3 +191,43 @@ def test_a_loss_curriculum_needs_and_gets_find_unused_parameters(
     assert not torch.equal(ranks[0]['params']['student.head.fc.weight'],
                            ranks[0]['init']['student.head.fc.weight'])
     sys.path.remove(str(tmp_path))
+
+
+def _relative_loss_gradient(rank, init_file, inputs, teacher, out):
+    """On ``rank`` of 2 (gloo): the gradient of the relative feature MSE of a
+    per-channel scale on its half of the batch, averaged over the ranks as
+    DDP averages gradients."""
+    import torch.distributed as dist
+
+    from mmstablekd.models.losses import FeatureMSELoss
+    dist.init_process_group('gloo', init_method=f'file://{init_file}',
+                            rank=rank, world_size=2)
+    scale = torch.ones(1, 3, 1, 1, requires_grad=True)
+    half = slice(rank * 2, rank * 2 + 2)
+    FeatureMSELoss(relative=True)(inputs[half] * scale,
+                                  teacher[half]).backward()
+    grad = scale.grad.clone()
+    dist.all_reduce(grad)
+    torch.save(grad / 2, f'{out}{rank}.pth')
+    dist.destroy_process_group()
+
+
+def test_relative_loss_sees_the_joint_batch(tmp_path):
+    """Two ranks with half a batch each train as one process with the whole
+    batch: the teacher's variance the loss divides by is the joint
+    batch's, not each rank's."""
+    from mmstablekd.models.losses import FeatureMSELoss
+    generator = torch.Generator().manual_seed(0)
+    inputs = torch.randn(4, 3, 2, 2, generator=generator)
+    # halves of very different spread: their own variances differ 25-fold
+    teacher = torch.randn(4, 3, 2, 2, generator=generator) * torch.tensor(
+        [1., 1., 5., 5.]).view(4, 1, 1, 1)
+    torch.multiprocessing.spawn(
+        _relative_loss_gradient, nprocs=2,
+        args=(str(tmp_path / 'init'), inputs, teacher,
+              str(tmp_path / 'grad')))
+    scale = torch.ones(1, 3, 1, 1, requires_grad=True)
+    FeatureMSELoss(relative=True)(inputs * scale, teacher).backward()
+    for rank in (0, 1):
+        ddp = torch.load(tmp_path / f'grad{rank}.pth', weights_only=True)
+        torch.testing.assert_close(ddp, scale.grad)

@@ -1,5 +1,6 @@
 import torch
 import torch.nn.functional as F
+from mmengine.dist import all_reduce, get_world_size
 from torch import nn
 
 from mmstablekd.registry import MODELS
@@ -20,8 +21,9 @@ class FeatureMSELoss(nn.Module):
             then averaged over channels; a constant): 1 means as far from
             the teacher as the teacher's features spread, whatever their
             scale, and the channels keep their relative weights. The
-            variance is the batch's (in a distributed run, each rank's).
-            Default: False.
+            variance is the whole batch's: in a distributed run, over every
+            rank's share (so two processes train as one with their joint
+            batch). Default: False.
         loss_weight (float): multiplier of the loss. Default: 1.0.
     """
 
@@ -58,9 +60,17 @@ class FeatureMSELoss(nn.Module):
         return self.loss_weight * loss
 
 
+@torch.no_grad()
 def channel_variance(feat: torch.Tensor) -> torch.Tensor:
     """The mean over channels of each channel's variance over the batch and
-    positions: ``(N, C, H, W)`` maps, or channels last for ``(N, [L,] C)``."""
+    positions: ``(N, C, H, W)`` maps, or channels last for ``(N, [L,] C)``;
+    in a distributed run over the batches of all ranks (equal shapes)."""
     rows = feat.transpose(0, 1).flatten(1) if feat.dim() == 4 else \
         feat.reshape(-1, feat.shape[-1]).T
-    return rows.var(dim=1, unbiased=False).mean()
+    # per channel: count, sum and sum of squares, summed over ranks
+    moments = torch.stack([rows.sum(1), rows.pow(2).sum(1)]).double()
+    count = rows.shape[1] * get_world_size()
+    if get_world_size() > 1:
+        all_reduce(moments, op='sum')
+    mean, mean_sq = moments / count
+    return (mean_sq - mean.pow(2)).clamp(min=0).mean().to(feat.dtype)
