@@ -27,7 +27,8 @@ from mmengine.model import Sequential
 from torch import nn
 
 from .cuts import is_cut
-from .detection import is_detector, neck_inputs
+from .detection import (is_detector, neck_inputs,
+                        refuse_unreachable_neck_inputs)
 from .layouts import detect_layout
 from .nested import iter_tensors
 from .probe import trace
@@ -57,11 +58,29 @@ def auto_boundaries(student: nn.Module, teacher: nn.Module,
         else:
             chosen[role] = [path for _, path in levels[role][-count:]]
         if not chosen[role]:
-            raise ValueError(
-                f'boundaries=auto found no stage to cut the {role} '
-                f'({type(model).__name__}) at: give the boundaries as '
-                f'dict(student=[...], teacher=[...]) module paths.')
+            raise ValueError(_no_stage(model, role, input_shape))
     return chosen
+
+
+def _no_stage(model: nn.Module, role: str, input_shape) -> str:
+    """Why no stage of ``model`` could be cut, and what to write instead."""
+    if role == 'student' and stride_levels(model, input_shape, fed=False):
+        why = ('every module output a later module receives comes with '
+               'other tensors that the following stages take too (its '
+               "stages pass several tensors on, as TNT's inner and outer "
+               "tokens or Conformer's CNN and transformer branches do), and "
+               'a block is fed one tensor, so a block fed there would still '
+               'see the student\'s own features. It can be the teacher')
+    else:
+        why = ('no module output the backbone passes on holds a feature map '
+               '(N, C, H, W) or tokens (N, L, C) tiling the '
+               f'{tuple(input_shape[1:])} input (e.g. a classifier inside '
+               'the backbone that needs a larger probe_input_shape)')
+    return (f'boundaries=auto found no stage to cut the {role} '
+            f'({type(model.backbone).__name__}) at: {why}. Give the '
+            f'boundaries as dict(student=[...], teacher=[...]) module paths '
+            f'whose outputs alone feed what follows, or distil this pair end '
+            f'to end (KD, configs/kd/).')
 
 
 def stride_levels(model: nn.Module, input_shape: Tuple[int, ...],
@@ -81,11 +100,14 @@ def stride_levels(model: nn.Module, input_shape: Tuple[int, ...],
             stage outputs may be tuples whose other items go on (MMDetection
             Swin), which it keeps where that finds more levels.
     """
-    found = _levels(model, input_shape, fed, into_sequential=False)
+    found, missed = _levels(model, input_shape, fed, into_sequential=False)
     if _has_plain_sequential(model.backbone):
         deeper = _levels(model, input_shape, fed, into_sequential=True)
-        if _usable(deeper) > _usable(found):
-            found = deeper
+        if _usable(deeper[0]) > _usable(found) or missed and not deeper[1]:
+            found, missed = deeper
+    if fed:  # e.g. PVT's reshaped tokens: say why it cannot be a student
+        refuse_unreachable_neck_inputs(model, missed, 'student',
+                                       off_path=True)
     return found
 
 
@@ -127,7 +149,7 @@ def _levels(model, input_shape, fed: bool, into_sequential: bool):
     by_stride = max(options, key=_usable)
     if len(by_stride) == 1:  # a single stride: cut by depth
         return [(s, [p for p in ps if feedable(p)])
-                for s, ps in by_stride.items()]
+                for s, ps in by_stride.items()], []
     strides = sorted(by_stride)[-MAX_LEVELS:]
     if not is_detector(model):
         # the last stage is trained with the head, unless the network goes
@@ -139,16 +161,17 @@ def _levels(model, input_shape, fed: bool, into_sequential: bool):
     levels = [(s, [p for p in by_stride[s] if feedable(p)]) for s in strides]
     levels = [(s, ps[-1]) for s, ps in levels if ps]
     if not is_detector(model):
-        return levels
+        return levels, []
     # the neck's inputs end blocks, the levels after the deepest one go
-    neck = {path: layouts[path].stride
-            for path in neck_inputs(model, input_shape)
-            if path in lenient}
+    received_by_neck = neck_inputs(model, input_shape)
+    missed = [p for p in received_by_neck if p not in strict]
+    neck = {path: layouts[path].stride for path in received_by_neck
+            if path in (strict if fed else lenient) and feedable(path)}
     if not neck:  # the neck's inputs are made by code (e.g. reshaped)
-        return levels
+        return levels, missed
     levels = [(s, next((p for p in neck if neck[p] == s), path))
               for s, path in levels if s <= max(neck.values())]
-    return levels
+    return levels, missed
 
 
 def _by_stride(paths, layouts, feedable) -> Dict[float, List[str]]:
