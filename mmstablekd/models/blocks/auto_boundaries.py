@@ -180,8 +180,9 @@ def _by_stride(paths, layouts, feedable) -> Dict[float, List[str]]:
     by_stride: Dict[float, List[str]] = OrderedDict()
     for path in paths:
         by_stride.setdefault(layouts[path].stride, []).append(path)
-    return {s: ps for s, ps in by_stride.items()
-            if any(feedable(p) for p in ps)}
+    if len(by_stride) == 1 or not any(map(feedable, paths)):
+        return by_stride
+    return by_stride  # strides without a feedable path count for the drop
 
 
 def _usable(levels) -> int:
