@@ -147,6 +147,8 @@ def _levels(model, input_shape, fed: bool, into_sequential: bool):
     if not fed:  # e.g. MMDetection Swin: its stages' tuples go on
         options.append(_by_stride(lenient, layouts, feedable))
     by_stride = max(options, key=_usable)
+    if not by_stride:
+        return [], []
     if len(by_stride) == 1:  # a single stride: cut by depth
         return [(s, [p for p in ps if feedable(p)])
                 for s, ps in by_stride.items()], []
