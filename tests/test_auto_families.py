@@ -46,8 +46,11 @@ FAMILIES = {
     'det: RegNet Faster R-CNN': (
         'mmdet', 'regnet/faster-rcnn_regnetx-400MF_fpn_ms-3x_coco.py', 64,
         {}),
+    # its RoI head runs ResNet's layer4 on every sampled RoI of 3 branches
     'det: TridentNet': ('mmdet', 'tridentnet/tridentnet_r50-caffe_1x_coco.py',
-                        64, {}),
+                        64, dict(train_cfg=dict(
+                            rpn_proposal=dict(max_per_img=16),
+                            rcnn=dict(sampler=dict(num=8))))),
 }
 # family -> (scope, config, input size, what the error must say)
 CANNOT_BE_STUDENTS = {
