@@ -99,6 +99,10 @@ def _step(model, batch, groups):
     losses = model.loss(*batch)
     total, _ = model.parse_losses(losses)
     total.backward()
+    # a random teacher's BN keeps its initial statistics, so its features
+    # (fed to the student's blocks) grow stage after stage, and so do the
+    # gradients (up to 1e19 on RegNet): clip, as configs may
+    torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
     torch.optim.SGD(model.parameters(), lr=1e-3).step()
     model.zero_grad()
     assert torch.isfinite(total)

@@ -139,13 +139,18 @@ def _levels(model, input_shape, fed: bool, into_sequential: bool):
     lenient = [p for p in paths if cut(p, strict=False)]
     strict = [p for p in lenient if cut(p, strict=True)]
     order = list(traced.outputs)
+    if not fed and within:
+        # a teacher is only read: also where only code reads (MMDetection
+        # Swin's norms, whose tokens it reshapes into the neck's maps)
+        lenient = [p for p in paths
+                   if p in lenient or order.index(p) not in received]
 
     def feedable(path):
         return not fed or order.index(path) in received
 
-    options = [_by_stride(strict, layouts, feedable)]
+    options = [_by_stride(strict, layouts)]
     if not fed:  # e.g. MMDetection Swin: its stages' tuples go on
-        options.append(_by_stride(lenient, layouts, feedable))
+        options.append(_by_stride(lenient, layouts))
     by_stride = max(options, key=_usable)
     if not by_stride:
         return [], []
@@ -167,8 +172,11 @@ def _levels(model, input_shape, fed: bool, into_sequential: bool):
     # the neck's inputs end blocks, the levels after the deepest one go
     received_by_neck = neck_inputs(model, input_shape)
     missed = [p for p in received_by_neck if p not in strict]
+    # a teacher is only read: it ends a block wherever the neck reads it
+    # (MMDetection Swin's norms, off the path its next stage takes)
+    readable = strict if fed else paths
     neck = {path: layouts[path].stride for path in received_by_neck
-            if path in (strict if fed else lenient) and feedable(path)}
+            if path in readable and feedable(path)}
     if not neck:  # the neck's inputs are made by code (e.g. reshaped)
         return levels, missed
     levels = [(s, next((p for p in neck if neck[p] == s), path))
@@ -176,15 +184,12 @@ def _levels(model, input_shape, fed: bool, into_sequential: bool):
     return levels, missed
 
 
-def _by_stride(paths, layouts, feedable) -> Dict[float, List[str]]:
-    """Stride -> the paths at it, in forward order, for strides where one
-    of them is ``feedable``."""
+def _by_stride(paths, layouts) -> Dict[float, List[str]]:
+    """Stride -> the paths at it, in forward order."""
     by_stride: Dict[float, List[str]] = OrderedDict()
     for path in paths:
         by_stride.setdefault(layouts[path].stride, []).append(path)
-    if len(by_stride) == 1 or not any(map(feedable, paths)):
-        return by_stride
-    return by_stride  # strides without a feedable path count for the drop
+    return by_stride
 
 
 def _usable(levels) -> int:
