@@ -169,8 +169,9 @@ def page() -> str:
             reason, message = 'UNEXPECTED: builds', ''
         except ValueError as err:
             message = str(err)
-            reason = message.split(': ', 1)[-1].split(', and a boundary')[0]
-            reason = reason.split('. ')[0]
+            reason = message.split(': ', 1)[-1]
+            for end in (', and a boundary', '. It can be the teacher'):
+                reason = reason.split(end)[0]
         rows.append(f'| {family} | `{scope}::{config}` | {size} | - | '
                     f'refused as a student | {reason} |')
         refused.append(f'- **{family}**: {message}')
