@@ -23,9 +23,12 @@ import math
 from collections import OrderedDict
 from typing import Dict, List, Sequence, Tuple
 
+from mmengine.model import Sequential
 from torch import nn
 
-from .detection import is_detector, neck_inputs
+from .cuts import is_cut
+from .detection import (is_detector, neck_inputs,
+                        refuse_unreachable_neck_inputs)
 from .layouts import detect_layout
 from .nested import iter_tensors
 from .probe import trace
@@ -55,11 +58,29 @@ def auto_boundaries(student: nn.Module, teacher: nn.Module,
         else:
             chosen[role] = [path for _, path in levels[role][-count:]]
         if not chosen[role]:
-            raise ValueError(
-                f'boundaries=auto found no stage to cut the {role} '
-                f'({type(model).__name__}) at: give the boundaries as '
-                f'dict(student=[...], teacher=[...]) module paths.')
+            raise ValueError(_no_stage(model, role, input_shape))
     return chosen
+
+
+def _no_stage(model: nn.Module, role: str, input_shape) -> str:
+    """Why no stage of ``model`` could be cut, and what to write instead."""
+    if role == 'student' and stride_levels(model, input_shape, fed=False):
+        why = ('every module output a later module receives comes with '
+               'other tensors that the following stages take too (its '
+               "stages pass several tensors on, as TNT's inner and outer "
+               "tokens or Conformer's CNN and transformer branches do), and "
+               'a block is fed one tensor, so a block fed there would still '
+               'see the student\'s own features. It can be the teacher')
+    else:
+        why = ('no module output the backbone passes on holds a feature map '
+               '(N, C, H, W) or tokens (N, L, C) tiling the '
+               f'{tuple(input_shape[1:])} input (e.g. a classifier inside '
+               'the backbone that needs a larger probe_input_shape)')
+    return (f'boundaries=auto found no stage to cut the {role} '
+            f'({type(model.backbone).__name__}) at: {why}. Give the '
+            f'boundaries as dict(student=[...], teacher=[...]) module paths '
+            f'whose outputs alone feed what follows, or distil this pair end '
+            f'to end (KD, configs/kd/).')
 
 
 def stride_levels(model: nn.Module, input_shape: Tuple[int, ...],
@@ -68,11 +89,30 @@ def stride_levels(model: nn.Module, input_shape: Tuple[int, ...],
     increasing stride: ``(stride, path)``, or for a single-stride network
     one ``(stride, [paths in forward order])``.
 
+    The candidates are the backbone's own stages (:func:`stage_candidates`);
+    where they show no stages (VGG's and CSPNet's live in one
+    ``Sequential``), the items of its plain ``Sequential`` children too.
+
     Args:
-        fed: keep only modules whose output a later module receives (a
-            student is fed there).
+        fed: keep only modules whose output a later module receives, and
+            after which nothing older than that output is used (a student
+            is fed there, see :func:`is_cut`). A teacher is only read: its
+            stage outputs may be tuples whose other items go on (MMDetection
+            Swin), which it keeps where that finds more levels.
     """
-    candidates = stage_candidates(model)
+    found, missed = _levels(model, input_shape, fed, into_sequential=False)
+    if _has_plain_sequential(model.backbone):
+        deeper = _levels(model, input_shape, fed, into_sequential=True)
+        if _usable(deeper[0]) > _usable(found) or missed and not deeper[1]:
+            found, missed = deeper
+    if fed:  # e.g. PVT's reshaped tokens: say why it cannot be a student
+        refuse_unreachable_neck_inputs(model, missed, 'student',
+                                       off_path=True)
+    return found
+
+
+def _levels(model, input_shape, fed: bool, into_sequential: bool):
+    candidates = stage_candidates(model, into_sequential)
     traced = trace(model, candidates, input_shape)
     paths = [p for p in traced.outputs]
     layouts = _layouts(model, traced.outputs, input_shape)
@@ -86,25 +126,89 @@ def stride_levels(model: nn.Module, input_shape: Tuple[int, ...],
                 layouts[p] = None
     receivers = traced.receivers(paths)
     received = {j for c in receivers.values() for j in c.boundaries}
-    by_stride: Dict[float, List[str]] = OrderedDict()
-    for j, path in enumerate(paths):
-        if layouts[path] is not None and (j in received or not fed):
-            by_stride.setdefault(layouts[path].stride, []).append(path)
-    strides = sorted(by_stride)
-    if len(strides) == 1:
-        return [(strides[0], by_stride[strides[0]])]
-    levels = [(s, by_stride[s][-1]) for s in strides][-MAX_LEVELS:]
+    paths = [p for p in paths if layouts[p] is not None
+             and len(traced.calls.get(p, ())) == 1]  # a shared ReLU: none
+
+    within = 'backbone' if is_detector(model) else None
+
+    def cut(path, strict):
+        out = traced.outputs[path]
+        kept = iter_tensors(layouts[path].feature(out) if strict else out)
+        return is_cut(traced, path, [id(t) for t in kept], within)
+
+    lenient = [p for p in paths if cut(p, strict=False)]
+    strict = [p for p in lenient if cut(p, strict=True)]
+    order = list(traced.outputs)
+    if not fed and within:
+        # a teacher is only read: also where only code reads (MMDetection
+        # Swin's norms, whose tokens it reshapes into the neck's maps)
+        lenient = [p for p in paths
+                   if p in lenient or order.index(p) not in received]
+
+    def feedable(path):
+        return not fed or order.index(path) in received
+
+    options = [_by_stride(strict, layouts)]
+    if not fed:  # e.g. MMDetection Swin: its stages' tuples go on
+        options.append(_by_stride(lenient, layouts))
+    by_stride = max(options, key=_usable)
+    if not by_stride:
+        return [], []
+    if len(by_stride) == 1:  # a single stride: cut by depth
+        return [(s, [p for p in ps if feedable(p)])
+                for s, ps in by_stride.items()], []
+    strides = sorted(by_stride)[-MAX_LEVELS:]
     if not is_detector(model):
-        return levels[:-1]
+        # the last stage is trained with the head, unless the network goes
+        # on through outputs that cut it only as tuples (HRNet after its
+        # layer1: no student can be fed at its later stages)
+        deepest = by_stride[strides[-1]][-1]
+        if all(p in strict for p in lenient[lenient.index(deepest) + 1:]):
+            strides = strides[:-1]
+    levels = [(s, [p for p in by_stride[s] if feedable(p)]) for s in strides]
+    levels = [(s, ps[-1]) for s, ps in levels if ps]
+    if not is_detector(model):
+        return levels, []
     # the neck's inputs end blocks, the levels after the deepest one go
-    neck = {path: layouts[path].stride
-            for path in neck_inputs(model, input_shape)
-            if layouts.get(path) is not None}
+    received_by_neck = neck_inputs(model, input_shape)
+    missed = [p for p in received_by_neck if p not in strict]
+    # a teacher is only read: it ends a block wherever the neck reads it
+    # (MMDetection Swin's norms, off the path its next stage takes)
+    readable = strict if fed else paths
+    neck = {path: layouts[path].stride for path in received_by_neck
+            if path in readable and feedable(path)}
     if not neck:  # the neck's inputs are made by code (e.g. reshaped)
-        return levels
+        return levels, missed
     levels = [(s, next((p for p in neck if neck[p] == s), path))
               for s, path in levels if s <= max(neck.values())]
-    return levels
+    return levels, missed
+
+
+def _by_stride(paths, layouts) -> Dict[float, List[str]]:
+    """Stride -> the paths at it, in forward order."""
+    by_stride: Dict[float, List[str]] = OrderedDict()
+    for path in paths:
+        by_stride.setdefault(layouts[path].stride, []).append(path)
+    return by_stride
+
+
+def _usable(levels) -> int:
+    """How many boundaries ``levels`` (a list of ``(stride, path)``, or a
+    dict stride -> paths) can give."""
+    items = list(levels.items()) if isinstance(levels, dict) else levels
+    if len(items) == 1 and isinstance(items[0][1], list):
+        return len(_by_depth(items[0][1], PLAIN_BLOCKS - 1))
+    return len(items)
+
+
+def _has_plain_sequential(module: nn.Module) -> bool:
+    return any(_is_plain_sequential(c) for c in module.children())
+
+
+def _is_plain_sequential(module: nn.Module) -> bool:
+    """An ``nn.Sequential`` as such (VGG's ``features``), not a subclass
+    that stands for one stage (ResNet's ``ResLayer``)."""
+    return type(module) in (nn.Sequential, Sequential)
 
 
 def _layouts(model, outputs, input_shape) -> Dict[str, object]:
@@ -119,9 +223,11 @@ def _positions(output) -> int:
     return maps[0].shape[2] * maps[0].shape[3] if maps else 0
 
 
-def stage_candidates(model: nn.Module) -> Dict[str, nn.Module]:
+def stage_candidates(model: nn.Module,
+                     into_sequential: bool = False) -> Dict[str, nn.Module]:
     """Modules the backbone calls itself: its children, and the items of
-    its module lists and dicts (which are never called), recursively."""
+    its module lists and dicts (which are never called), recursively; with
+    ``into_sequential``, also the items of plain ``Sequential`` modules."""
     found = {}
 
     def visit(prefix: str, module: nn.Module) -> None:
@@ -129,8 +235,10 @@ def stage_candidates(model: nn.Module) -> Dict[str, nn.Module]:
             path = f'{prefix}.{name}'
             if isinstance(child, (nn.ModuleList, nn.ModuleDict)):
                 visit(path, child)
-            else:
-                found[path] = child
+                continue
+            found[path] = child
+            if into_sequential and _is_plain_sequential(child):
+                visit(path, child)
 
     visit('backbone', model.backbone)
     return found

@@ -92,6 +92,7 @@ def _check_backbone_boundaries(model, boundaries: List[str], input_shape,
     unbounded = [name for f, name in zip(feats, names)
                  if not set(producers[id(f)]) & set(boundaries)]
     if unbounded and fed:
+        refuse_unreachable_neck_inputs(model, unbounded, role)
         raise ValueError(
             f'The {role} neck receives the outputs of {unbounded}, which end '
             f'no block (boundaries: {boundaries}). Every stage output the '
@@ -99,6 +100,44 @@ def _check_backbone_boundaries(model, boundaries: List[str], input_shape,
             f"the teacher's features: add them to the boundaries (in "
             f"forward order), or drop their stages from the backbone's "
             f'out_indices.')
+
+
+def refuse_unreachable_neck_inputs(model, unbounded: List[str], role: str,
+                                   off_path: bool = False) -> None:
+    """Refuse, saying why, a student whose neck inputs no boundary can end:
+    made by code (PVT, MMDetection Swin: tokens reshaped to maps in the
+    backbone's forward), returned by one module for several of them
+    (HRNet's shared ReLU, called once per branch), or made off the path
+    the next stage takes (ConvNeXt's norms; ``off_path``: the caller found
+    that none of ``unbounded`` cuts the backbone)."""
+    if not unbounded:
+        return
+    backbone = type(model.backbone).__name__
+    if 'backbone' in unbounded:
+        why = (f'{backbone} makes {unbounded.count("backbone")} of the '
+               f"tensors its neck receives in its own forward code (e.g. "
+               f'reshaping normed tokens (N, L, C) into maps (N, C, H, W)), '
+               f'so no module returns them')
+    elif len(set(unbounded)) < len(unbounded):
+        why = (f'{backbone} returns the neck\'s inputs from one module '
+               f'called once per branch ({sorted(set(unbounded))}), so no '
+               f'module path tells them apart')
+    elif off_path:
+        why = (f'the neck receives the outputs of {unbounded}, and '
+               f'{backbone} passes the tensor each is made from on to its '
+               f'next stage too (a norm hanging off each stage, as '
+               f'mmpretrain.ConvNeXt\'s norm<i> after stages.<i>), so no '
+               f'module output cuts the backbone there')
+    else:
+        return
+    raise ValueError(
+        f'The {role} cannot be distilled block-wise: {why}, and a boundary '
+        f'must be a module whose output the neck receives, for the neck to '
+        f"be fed the teacher's features. This detector can be the teacher "
+        f'of a block-wise pair; as a student, give it a backbone whose '
+        f'stages return the neck\'s inputs (ResNet, RegNet, '
+        f'CSPNeXt, ...), or distil it end to end (KD, '
+        f'configs/kd/). See docs/auto_boundaries.md.')
 
 
 def _run_backbone(model, input_shape):

@@ -24,15 +24,27 @@ def probe_pair(student: nn.Module, teacher: nn.Module,
         ValueError: malformed ``boundaries``, or boundaries that do not cut
             the networks into corresponding blocks.
     """
-    if boundaries == 'auto' or boundaries == dict(
-            student='auto', teacher='auto'):
+    auto = boundaries == 'auto' or boundaries == dict(
+        student='auto', teacher='auto')
+    if auto:
         boundaries = auto_boundaries(student, teacher, input_shape)
+        try:
+            return _probe(student, teacher, boundaries, input_shape)
+        except ValueError as err:  # a bug of auto's: say it is not the user's
+            raise ValueError(
+                f"boundaries='auto' chose {boundaries}, which the checks "
+                f'refuse: {err} Give the boundaries explicitly, and report '
+                f'this pair (docs/auto_boundaries.md).') from err
     if not isinstance(boundaries, dict) or set(boundaries) != {
             'student', 'teacher'
     } or 'auto' in boundaries.values():
         raise ValueError(
             f"boundaries must be dict(student=[...], teacher=[...]) or "
             f"'auto', got {boundaries!r}.")
+    return _probe(student, teacher, boundaries, input_shape)
+
+
+def _probe(student, teacher, boundaries: dict, input_shape):
     s_paths, t_paths = list(boundaries['student']), list(
         boundaries['teacher'])
     if len(s_paths) != len(t_paths) or not s_paths:

@@ -150,9 +150,18 @@ class Trace:
         calls (dict): every module that ran -> for each call, the number
             of watched outputs produced before it and the ids of the tensors
             it received (positional and keyword inputs).
+        timeline (list): every call in the order it started, ``(step,
+            module path, ids received)``; steps count calls and returns.
+        returned (dict): id of every tensor a module returned -> the step
+            at which it was first returned.
+        finished (dict): module path -> the step at which its first call
+            returned.
     """
     outputs: Dict[str, Any]
     calls: Dict[str, List[Tuple[int, Set[int]]]]
+    timeline: List[Tuple[int, str, Set[int]]] = field(default_factory=list)
+    returned: Dict[int, int] = field(default_factory=dict)
+    finished: Dict[str, int] = field(default_factory=dict)
 
     @property
     def module_blocks(self) -> Dict[str, int]:
@@ -186,6 +195,8 @@ def trace(model: nn.Module, watched: Dict[str, nn.Module],
     modules and what every module received."""
     outputs: Dict[str, Any] = {}
     calls: Dict[str, List[Tuple[int, Set[int]]]] = {}
+    traced = Trace(outputs, calls)
+    alive = []  # every returned tensor, so that no id is reused meanwhile
 
     def record(path):
 
@@ -197,23 +208,36 @@ def trace(model: nn.Module, watched: Dict[str, nn.Module],
     def receive(name):
 
         def hook(module, args, kwargs):
-            calls.setdefault(name, []).append(
-                (len(outputs), {id(t) for t in iter_tensors((args, kwargs))}))
+            ids = {id(t) for t in iter_tensors((args, kwargs))}
+            calls.setdefault(name, []).append((len(outputs), ids))
+            traced.timeline.append((len(alive), name, ids))
+            alive.append(None)
+
+        return hook
+
+    def returned(name):
+
+        def hook(module, args, output):
+            alive.append(output)
+            traced.finished.setdefault(name, len(alive))
+            for t in iter_tensors(output):
+                traced.returned.setdefault(id(t), len(alive))
 
         return hook
 
     handles = [m.register_forward_hook(record(p)) for p, m in watched.items()]
-    handles += [
-        m.register_forward_pre_hook(receive(name), with_kwargs=True)
-        for name, m in model.named_modules() if name
-    ]
+    for name, m in model.named_modules():
+        if name:
+            handles.append(
+                m.register_forward_pre_hook(receive(name), with_kwargs=True))
+            handles.append(m.register_forward_hook(returned(name)))
     try:
         with dummy_pass(model):
             model.extract_feat(torch.rand(1, *input_shape))
     finally:
         for handle in handles:
             handle.remove()
-    return Trace(outputs, calls)
+    return traced
 
 
 @contextmanager
