@@ -165,3 +165,23 @@ def test_kd_grid_reports_every_method_and_the_composition(tmp_path):
     # one epoch, validated once, at its end: end to end
     assert probe[-1]['groups'] == [[0, 1, 2, 3]]
     assert {'gap_b0', 'gap_b1', 'gap_b2', 'fed_top1'} <= set(probe[-1])
+
+
+def test_detection_kd_reports_every_method(tmp_path):
+    # 4 training and 2 validation images in one batch: an iteration an
+    # epoch; 5 epochs, so that StableKD's three stages begin at distinct
+    # epochs (0, 1, 2)
+    run_benchmark(tmp_path, 'detection_kd.py', '--work-dir', 'runs', '--out',
+                  'report.md', '--families', 'fcos', '--seeds', 0,
+                  '--budgets', 5, '--images', 4, 2, '--teacher-epochs', 1,
+                  '--cfg-options', 'train_dataloader.batch_size=4',
+                  'val_dataloader.batch_size=2')
+    report = (tmp_path / 'report.md').read_text()
+    for method in ('student alone', 'raw-MSE FPN KD', 'PKD', 'CrossKD-style',
+                   'StableKD (shipped)'):
+        assert 0 <= numbers(table_rows(report, method)[0])[0] <= 1, method
+    result = json.load(open(
+        tmp_path / 'runs' / 'fcos' / '5ep' / 'crosskd' / 'seed0' /
+        'result.json'))
+    assert result['iters'] == 5
+    assert 'model.teacher_ckpt=' in ' '.join(result['options'])

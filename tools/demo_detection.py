@@ -49,7 +49,8 @@ def read_result(work_dir: str):
     path = sorted(glob.glob(osp.join(work_dir, '*', 'vis_data',
                                      'scalars.json')))[-1]
     rows = [json.loads(line) for line in open(path)]
-    last = [r for r in rows if any(k.startswith('coco/') for k in r)][-1]
+    # validation rows carry no loss; CocoMetric logs nothing for no box
+    last = [r for r in rows if 'loss' not in r][-1]
     return (last.get('coco/bbox_mAP', 0.0), last.get('coco/bbox_mAP_50',
                                                      0.0), iters)
 

@@ -16,7 +16,7 @@ from ..blocks.input_shape import declared_input_shape
 from ..blocks.module_paths import get_module
 from ..blocks.pair import probe_pair
 from ..blocks.teacher_input import TeacherInput
-from ..blocks.nested import iter_tensors, zip_tensors
+from ..blocks.nested import iter_tensors, map_tensors, zip_tensors
 from ..builder import build_component
 from ..model_config import resolve_model_cfg
 from .config_checks import check_arguments
@@ -75,7 +75,13 @@ class StableKD(BaseModel):
             out_channels=2048)``), and ``teacher_module=path``, a frozen
             teacher module the student's output then passes through (e.g.
             ``'head.fc'``: "softmax regression", the student's feature
-            through the teacher's classifier).
+            through the teacher's classifier). A teacher module that is
+            the ``teacher`` path itself takes the student's output whole:
+            ``dict(student='neck', teacher='bbox_head',
+            teacher_module='bbox_head', loss=dict(type='DenseHeadKDLoss'))``
+            is CrossKD's path, the student's FPN levels through the
+            teacher's frozen head, against that head's outputs on the
+            teacher's own levels.
         task_loss_weight (float): multiplier of the student's own losses
             (classification CE, or the detector's losses).
         task_loss_names (dict): renames of the student's loss keys. MMPretrain
@@ -198,6 +204,10 @@ class StableKD(BaseModel):
             for name, cfg in output_losses.items()
             if cfg.get('teacher_module')
         }
+        self.whole_output_modules = {
+            name for name, cfg in output_losses.items()
+            if cfg.get('teacher_module') == cfg['teacher']
+        }
         self.task_loss_weight = task_loss_weight
         self.task_loss_names = dict(task_loss_names)
         self.keep_internal_losses = keep_internal_losses
@@ -214,7 +224,8 @@ class StableKD(BaseModel):
             self.teacher,
             self.teacher_plan.boundaries + teacher_outputs,
             'teacher',
-            stop_when_complete=True)
+            stop_when_complete=True,
+            direct_calls=True)  # detectors run heads by head.forward(x)
         self.feeding = TeacherFeeding(self.student, self.student_plan)
         self._groups = end_to_end(self.num_blocks)
         self._active_losses: Optional[Tuple[str, ...]] = None  # None: all
@@ -373,25 +384,39 @@ class StableKD(BaseModel):
                 self.student_plan.feature(j, student_out), feed(j).detach())
         for name, (s_path, t_path) in self.output_paths.items():
             if self._is_active(name):
-                distill[f'loss_{name}'] = sum(
-                    self.output_losses[name](self._student_side(name, s), t)
-                    for s, t in zip_tensors(f'output_losses[{name!r}]',
-                                            student_out[s_path],
-                                            teacher_out[t_path]))
+                distill[f'loss_{name}'] = self._output_loss(
+                    name, student_out[s_path], teacher_out[t_path])
         if self.loss_aggregator is not None:
             distill = self.loss_aggregator(distill)
         losses.update(distill)
         self._check_finite(losses)
         return losses
 
-    def _student_side(self, name: str, feat: torch.Tensor) -> torch.Tensor:
-        """The student's output on its way to output loss ``name``: through
-        its connector, then through the frozen teacher module, if any."""
+    def _output_loss(self, name: str, student, teacher) -> torch.Tensor:
+        """Output loss ``name`` between the student's and the teacher's
+        recorded outputs: tensor by tensor (e.g. FPN levels), summed, or
+        whole for a loss that declares ``nested_outputs`` (a head's
+        ``(cls_scores, bbox_preds)``)."""
+        student = self._student_side(name, student)
+        loss = self.output_losses[name]
+        if getattr(loss, 'nested_outputs', False):
+            return loss(student, teacher)
+        return sum(loss(s, t) for s, t in zip_tensors(
+            f'output_losses[{name!r}]', student, teacher))
+
+    def _student_side(self, name: str, out):
+        """The student's output on its way to output loss ``name``: each
+        tensor through its connector, then through the frozen teacher
+        module, if any: whole where that module is the teacher path itself
+        (e.g. ``bbox_head``, which takes the tuple of FPN levels), else
+        tensor by tensor (``head.fc`` inside ``head``)."""
         if name in self.output_connectors:
-            feat = self.output_connectors[name](feat)
+            out = map_tensors(out, self.output_connectors[name])
         if name in self.output_teacher_modules:
-            feat = self.output_teacher_modules[name](feat)
-        return feat
+            module = self.output_teacher_modules[name]
+            out = module(out) if name in self.whole_output_modules else \
+                map_tensors(out, module)
+        return out
 
     def _check_finite(self, losses: Dict[str, torch.Tensor]) -> None:
         """Stop before the backward pass when a loss is NaN or infinite, so

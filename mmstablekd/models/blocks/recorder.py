@@ -1,4 +1,5 @@
 """Record the outputs of named submodules during a forward pass."""
+import types
 from contextlib import contextmanager
 from typing import Any, Dict, Iterable, Iterator, List, Optional
 
@@ -26,21 +27,30 @@ class OutputRecorder:
             every path needed (by default all) has produced its output, so
             that nothing after the last needed tap is computed. Used for the
             teacher.
+        direct_calls (bool): also record a module that its parent runs
+            through ``module.forward(x)``, which skips forward hooks (as
+            MMDetection's detectors run their heads in ``'tensor'`` mode):
+            the module's ``forward`` is wrapped instead of hooked. Used for
+            the teacher, which runs in ``'tensor'`` mode.
     """
 
     def __init__(self,
                  model: nn.Module,
                  paths: List[str],
                  role: str = 'model',
-                 stop_when_complete: bool = False) -> None:
+                 stop_when_complete: bool = False,
+                 direct_calls: bool = False) -> None:
         self.paths = list(paths)
         self.stop_when_complete = stop_when_complete
         self.outputs: Dict[str, Any] = {}
         self._needed = set(self.paths)
         self._recording = False
         for path in dict.fromkeys(self.paths):
-            get_module(model, path, role).register_forward_hook(
-                self._make_hook(path))
+            module = get_module(model, path, role)
+            if direct_calls and 'forward' not in vars(module):
+                _wrap_forward(module, self._make_hook(path))
+            else:
+                module.register_forward_hook(self._make_hook(path))
 
     def _make_hook(self, path: str):
 
@@ -71,3 +81,17 @@ class OutputRecorder:
             pass
         finally:
             self._recording = False
+
+
+def _wrap_forward(module: nn.Module, hook) -> None:
+    """Call ``hook(module, args, output)`` after every ``module.forward``,
+    however it is called. Bound as a method, so that a deep copy of the
+    module runs its own weights."""
+    forward = type(module).forward
+
+    def recorded(self, *args, **kwargs):
+        output = forward(self, *args, **kwargs)
+        hook(self, args, output)
+        return output
+
+    module.forward = types.MethodType(recorded, module)
