@@ -1,6 +1,6 @@
 # Feature-imitation KD on the FCOS pair: the RetinaNet demo's KD config
-# (raw MSE on the FPN outputs, boundaries auto, same data and schedule) with the
-# FCOS student and teacher.
+# (raw MSE on the FPN outputs, boundaries auto, the same data and schedule)
+# with the FCOS student and teacher.
 _base_ = ['./kd_retinanet_r18-w32-w16_shapes.py']
 model = dict(
     student=dict(_delete_=True,
