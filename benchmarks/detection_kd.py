@@ -4,7 +4,8 @@ baselines, for two families.
     OMP_NUM_THREADS=1 python benchmarks/detection_kd.py \
         [--work-dir work_dirs/detection_kd] [--out docs/detection_kd.md] \
         [--families retinanet fcos] [--methods alone mse pkd crosskd \
-        stablekd] [--budgets 4 12] [--seeds 0 1 2] [--jobs 1] \
+        stablekd stablekd-pkd stablekd-crosskd stablekd-defaults] \
+        [--budgets 4 12] [--seeds 0 1 2] [--jobs 1] \
         [--images 256 64] [--teacher-epochs N] [--cfg-options KEY=VALUE ...]
 
 Per family (RetinaNet, FCOS: R-18 at width 32 -> 16, the teacher's FPN and
@@ -15,8 +16,12 @@ configs (``configs/demo/``): the student alone, raw-MSE FPN imitation KD,
 PKD (standardised FPN features, weight 10 per level), the CrossKD-style
 path (the student's FPN levels through the teacher's frozen head,
 ``DenseHeadKDLoss``) and StableKD as shipped (the KD config plus the
-5-block recomposition). Generated data: 256 training and 64 validation
-images of 128 x 128 pixels (the demo's).
+5-block recomposition), with PKD (its loss at the backbone boundaries and
+on the FPN) or with the CrossKD-style path (the twins of those baselines
+plus the recomposition), and with the model's defaults instead of the
+shipped config's pins (``alignment='auto'``, the relative feature MSE).
+Generated data: 256 training and 64 validation images of 128 x 128 pixels
+(the demo's).
 
 Finished runs are kept in the work dir (``result.json``) and not run again.
 Writes a Markdown report: bbox mAP, mean ± std over seeds, per family and
@@ -48,6 +53,20 @@ METHODS = {  # name -> (table row, config prefix); None: the student alone
     'pkd': ('PKD', 'pkd'),
     'crosskd': ('CrossKD-style', 'crosskd'),
     'stablekd': ('StableKD (shipped)', 'stablekd'),
+    'stablekd-pkd': ('StableKD with PKD (boundaries and FPN)',
+                     'stablekd-pkd'),
+    'stablekd-crosskd': ('StableKD with the CrossKD-style path',
+                         'stablekd-crosskd'),
+    # the shipped StableKD config without its pins (VARIANTS)
+    'stablekd-defaults': ('StableKD, the model defaults', 'stablekd'),
+}
+VARIANTS = {  # method -> its --cfg-options
+    # alignment='auto' (ChannelSelection here) and the MSE relative to the
+    # teacher's variance, weight 30, instead of PCAProjection and plain MSE
+    'stablekd-defaults': [
+        'model.alignment=auto',
+        "model.feat_loss=dict(type='FeatureMSELoss',relative=True,"
+        'loss_weight=30.0)'],
 }
 
 
@@ -108,7 +127,8 @@ def plan(families, methods, budgets, seeds, teachers: dict) -> list:
                     distilled = [] if method == 'alone' else [
                         f'model.teacher_ckpt={teachers[family]["ckpt"]}']
                     runs.append(((family, method, budget, seed),
-                                 config_of(family, method), base + distilled))
+                                 config_of(family, method),
+                                 base + distilled + VARIANTS.get(method, [])))
     return runs
 
 
