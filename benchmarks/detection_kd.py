@@ -63,10 +63,9 @@ METHODS = {  # name -> (table row, config prefix); None: the student alone
 VARIANTS = {  # method -> its --cfg-options
     # alignment='auto' (ChannelSelection here) and the MSE relative to the
     # teacher's variance, weight 30, instead of PCAProjection and plain MSE
-    'stablekd-defaults': [
-        'model.alignment=auto',
-        "model.feat_loss=dict(type='FeatureMSELoss',relative=True,"
-        'loss_weight=30.0)'],
+    'stablekd-defaults': ['model.alignment=auto',
+                          'model.feat_loss.relative=True',
+                          'model.feat_loss.loss_weight=30.0'],
 }
 
 
