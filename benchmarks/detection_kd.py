@@ -4,7 +4,7 @@ baselines, for two families.
     OMP_NUM_THREADS=1 python benchmarks/detection_kd.py \
         [--work-dir work_dirs/detection_kd] [--out docs/detection_kd.md] \
         [--families retinanet fcos] [--methods alone mse pkd crosskd \
-        stablekd stablekd-pkd stablekd-crosskd stablekd-defaults] \
+        stablekd stablekd-pkd stablekd-crosskd] \
         [--budgets 4 12] [--seeds 0 1 2] [--jobs 1] \
         [--images 256 64] [--teacher-epochs N] [--cfg-options KEY=VALUE ...]
 
@@ -18,8 +18,7 @@ path (the student's FPN levels through the teacher's frozen head,
 ``DenseHeadKDLoss``) and StableKD as shipped (the KD config plus the
 5-block recomposition), with PKD (its loss at the backbone boundaries and
 on the FPN) or with the CrossKD-style path (the twins of those baselines
-plus the recomposition), and with the model's defaults instead of the
-shipped config's pins (``alignment='auto'``, the relative feature MSE).
+plus the recomposition).
 Generated data: 256 training and 64 validation images of 128 x 128 pixels
 (the demo's).
 
@@ -57,15 +56,6 @@ METHODS = {  # name -> (table row, config prefix); None: the student alone
                      'stablekd-pkd'),
     'stablekd-crosskd': ('StableKD with the CrossKD-style path',
                          'stablekd-crosskd'),
-    # the shipped StableKD config without its pins (VARIANTS)
-    'stablekd-defaults': ('StableKD, the model defaults', 'stablekd'),
-}
-VARIANTS = {  # method -> its --cfg-options
-    # alignment='auto' (ChannelSelection here) and the MSE relative to the
-    # teacher's variance, weight 30, instead of PCAProjection and plain MSE
-    'stablekd-defaults': ['model.alignment=auto',
-                          'model.feat_loss.relative=True',
-                          'model.feat_loss.loss_weight=30.0'],
 }
 
 
@@ -127,7 +117,7 @@ def plan(families, methods, budgets, seeds, teachers: dict) -> list:
                         f'model.teacher_ckpt={teachers[family]["ckpt"]}']
                     runs.append(((family, method, budget, seed),
                                  config_of(family, method),
-                                 base + distilled + VARIANTS.get(method, [])))
+                                 base + distilled))
     return runs
 
 

@@ -1,9 +1,6 @@
 # StableKD with the CrossKD-style output path on the shapes: the CrossKD
-# twin plus the shipped recomposition of the 5 blocks, with the StableKD
-# demo's alignment and feature loss (PCAProjection, plain MSE).
+# twin plus the shipped recomposition of the 5 blocks.
 _base_ = [
     './crosskd_retinanet_r18-w32-w16_shapes.py',
     '../_base_/recomposition/5blocks_20-20.py',
 ]
-model = dict(alignment=dict(type='PCAProjection'),
-             feat_loss=dict(type='FeatureMSELoss'))

@@ -4,7 +4,7 @@ _base_ = [
     './kd_fcos_r18-w32-w16_shapes.py',
     '../_base_/recomposition/5blocks_20-20.py',
 ]
-# as the RetinaNet demo: PCAProjection where the teacher is wider, the
-# backbone stages' targets by plain MSE
-model = dict(alignment=dict(type='PCAProjection'),
-             feat_loss=dict(type='FeatureMSELoss'))
+# alignment='auto' (the default: ChannelSelection where the teacher is
+# wider) and the feature MSE relative to the teacher's variance: ahead of
+# the earlier pins (PCAProjection, plain MSE) on both shapes families
+# (benchmarks/detection_kd.py, docs/detection_kd.md)

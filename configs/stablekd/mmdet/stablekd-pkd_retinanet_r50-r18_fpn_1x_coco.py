@@ -4,6 +4,6 @@
 # 1 per boundary, not measured on COCO).
 _base_ = ['./stablekd_retinanet_r50-r18_fpn_1x_coco.py']
 model = dict(
-    feat_loss=dict(_delete_=True, type='PKDLoss', loss_weight=1.0),
+    feat_loss=dict(type='PKDLoss', loss_weight=1.0),
     output_losses=dict(neck=dict(
         loss=dict(_delete_=True, type='PKDLoss', loss_weight=10.0))))

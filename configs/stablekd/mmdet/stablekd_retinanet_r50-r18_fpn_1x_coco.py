@@ -5,10 +5,7 @@ _base_ = [
     '../../kd/kd_retinanet_r50-r18_fpn_1x_coco.py',
     '../../_base_/recomposition/5blocks_20-20.py',
 ]
-# Detectors keep what was measured on the shapes (README) until the
-# classification defaults are measured on them: the teacher's features reach
-# the student's blocks through PCAProjection (benchmarks/
-# heterogeneous_pairs.py), and the stages learn them by plain MSE (not the
-# MSE relative to the teacher's variance, weight 30)
-model = dict(alignment=dict(type='PCAProjection'),
-             feat_loss=dict(type='FeatureMSELoss'))
+# alignment='auto' (the default: ChannelSelection where the teacher is
+# wider) and the feature MSE relative to the teacher's variance: ahead of
+# the earlier pins (PCAProjection, plain MSE) on both shapes families
+# (benchmarks/detection_kd.py, docs/detection_kd.md)
