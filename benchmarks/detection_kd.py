@@ -39,7 +39,8 @@ ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path[:0] = [osp.join(ROOT, 'tools'), osp.join(ROOT, 'benchmarks')]
 import demo_detection  # noqa: E402
 import demo_digits  # noqa: E402
-from heterogeneous_pairs import add_budget_options, how_it_ran  # noqa: E402
+from heterogeneous_pairs import (add_budget_options, how_it_ran,  # noqa: E402
+                                 save_report)
 
 FAMILIES = {  # name -> (teacher config, the configs' model suffix)
     'retinanet': ('retinanet_r18-w32_shapes_teacher.py',
@@ -230,11 +231,7 @@ Teachers (bbox mAP on the validation images):
 
 {runs_table(results)}
 '''
-    os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
-    with open(args.out, 'w') as f:
-        f.write(report)
-    print(table)
-    print(f'\nReport: {args.out}')
+    save_report(args.out, report, table)
 
 
 if __name__ == '__main__':

@@ -320,10 +320,17 @@ Alignments (built where the widths differ):
 
 {runs_table(results)}
 '''
-    with open(args.out, 'w') as f:
+    save_report(args.out, report, table)
+
+
+def save_report(path: str, report: str, summary: str) -> None:
+    """Write ``report`` to ``path`` (making its folder), print ``summary``
+    and where the report went."""
+    os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
+    with open(path, 'w') as f:
         f.write(report)
-    print(table)
-    print(f'\nReport: {args.out}')
+    print(summary)
+    print(f'\nReport: {path}')
 
 
 if __name__ == '__main__':

@@ -32,7 +32,7 @@ from concurrent.futures import ThreadPoolExecutor
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 from heterogeneous_pairs import (_mean_std, budget_options,  # noqa: E402
                                  epoch_options, how_it_ran, pairs_parser,
-                                 run)
+                                 run, save_report)
 
 TEACHER = 'vit-tiny_digits_teacher.py'
 CONFIGS = {
@@ -121,10 +121,7 @@ Resizes (where the teacher's grid differs from the student's):
 
 {every}
 '''
-    with open(args.out, 'w') as f:
-        f.write(report)
-    print(summary)
-    print(f'\nReport: {args.out}')
+    save_report(args.out, report, summary)
 
 
 if __name__ == '__main__':
