@@ -17,12 +17,16 @@ the levels before the last four are their stems.
   its layers, as many blocks as the other network has (4 when both are
   plain).
 
-The two networks' levels are paired from the deepest up.
+The two networks' levels are paired from the deepest up. A student's plan
+stops before the first boundary whose output changes in training
+(TridentNet's branches, :mod:`.train_mode`), the teacher's at the same pair.
 """
+import logging
 import math
 from collections import OrderedDict
 from typing import Dict, List, Sequence, Tuple
 
+from mmengine.logging import print_log
 from mmengine.model import Sequential
 from torch import nn
 
@@ -30,8 +34,10 @@ from .cuts import is_cut
 from .detection import (is_detector, neck_inputs,
                         refuse_unreachable_neck_inputs)
 from .layouts import detect_layout
+from .module_paths import get_module
 from .nested import iter_tensors
 from .probe import trace
+from .train_mode import changed_in_training
 
 MAX_LEVELS = 4  # stages of a hierarchical backbone
 PLAIN_BLOCKS = 4  # blocks of a pair of plain (single-stride) networks
@@ -59,7 +65,34 @@ def auto_boundaries(student: nn.Module, teacher: nn.Module,
             chosen[role] = [path for _, path in levels[role][-count:]]
         if not chosen[role]:
             raise ValueError(_no_stage(model, role, input_shape))
-    return chosen
+    return _before_training_changes(student, chosen, input_shape)
+
+
+def _before_training_changes(student: nn.Module, chosen: dict,
+                             input_shape) -> Dict[str, List[str]]:
+    """``chosen`` up to the first student boundary whose output changes
+    in training (e.g. TridentNet's ``layer3``, three branches in training,
+    one in eval mode), which no block can be fed at."""
+    paths = chosen['student']
+    changed = changed_in_training(
+        student, {p: get_module(student, p) for p in paths}, input_shape)
+    if not changed:
+        return chosen
+    first = next(j for j, p in enumerate(paths) if p in changed)
+    why = (f'the student\'s {paths[first]} returns '
+           f'{changed[paths[first]]}')
+    if first == 0 or is_detector(student) and student.with_neck:
+        raise ValueError(
+            f'boundaries=auto cannot cut the student '
+            f'({type(student.backbone).__name__}) at its stages: {why}, so '
+            f"a block fed the teacher's feature there would keep part of "
+            f"the student's own. It can be the teacher of a block-wise "
+            f'pair; as a student, give boundaries before that module '
+            f'explicitly, or distil it end to end (KD, configs/kd/).')
+    print_log(
+        f'boundaries=auto stops before {paths[first]}: {why}.',
+        logger='current', level=logging.WARNING)
+    return {role: found[:first] for role, found in chosen.items()}
 
 
 def _no_stage(model: nn.Module, role: str, input_shape) -> str:

@@ -21,6 +21,7 @@ from torch import nn
 from .layouts import FeatureLayout, detect_layout
 from .module_paths import get_module, is_ancestor
 from .nested import iter_tensors
+from .train_mode import changed_in_training
 
 
 @dataclass
@@ -94,13 +95,16 @@ def probe_blocks(model: nn.Module,
     Raises:
         ValueError: unknown path, boundary never reached, boundaries out of
             forward order, a boundary output that holds no feature, or (with
-            ``fed``) one that no later module receives.
+            ``fed``) one that no later module receives or that changes in
+            training (:func:`changed_in_training`).
     """
     if len(set(boundaries)) != len(boundaries):
         raise ValueError(f'{role} boundaries {boundaries} repeat a module.')
     watched = {path: get_module(model, path, role) for path in boundaries}
     traced = trace(model, watched, input_shape)
     _check_reached(boundaries, traced.outputs, role)
+    if fed:
+        _check_same_in_training(model, watched, input_shape, role)
     extra_tokens = getattr(getattr(model, 'backbone', None),
                            'num_extra_tokens', 0)
     layouts = []
@@ -260,6 +264,17 @@ def _describe(output: Any) -> str:
         return f'a {type(output).__name__} of ' + ', '.join(
             _describe(item) for item in output)
     return repr(type(output))
+
+
+def _check_same_in_training(model, watched, input_shape, role):
+    changed = changed_in_training(model, watched, input_shape)
+    if changed:
+        path, how = next(iter(changed.items()))
+        raise ValueError(
+            f'{role} boundary {path!r} returns {how} (e.g. TridentNet\'s '
+            f'branches), so a block fed the teacher\'s feature there would '
+            f"keep part of the {role}'s own: end the blocks before that "
+            f"module (boundaries='auto' does).")
 
 
 def _check_reached(boundaries, outputs, role):
