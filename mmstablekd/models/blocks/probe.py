@@ -1,7 +1,8 @@
 """Find out how a network's boundaries connect, with one dummy forward pass.
 
 The probe runs ``model.extract_feat`` (backbone and neck of MMPretrain
-classifiers and MMDetection detectors) on a dummy batch and records, for the
+classifiers and MMDetection detectors; for MMSegmentation segmentors, their
+heads too: :func:`run_heads`) on a dummy batch and records, for the
 boundary modules:
 
 - the order in which they produce their outputs (must be the config order);
@@ -21,6 +22,7 @@ from torch import nn
 from .layouts import FeatureLayout, detect_layout
 from .module_paths import get_module, is_ancestor
 from .nested import iter_tensors
+from .segmentation import run_heads
 
 
 @dataclass
@@ -190,9 +192,9 @@ class Trace:
 
 def trace(model: nn.Module, watched: Dict[str, nn.Module],
           input_shape: Tuple[int, ...]) -> Trace:
-    """Run ``model.extract_feat`` once on a random ``(1, *input_shape)``
-    batch (eval mode, no grad), recording the outputs of the ``watched``
-    modules and what every module received."""
+    """Run ``model.extract_feat`` (and a segmentor's heads) once on a
+    random ``(1, *input_shape)`` batch (eval mode, no grad), recording the
+    outputs of the ``watched`` modules and what every module received."""
     outputs: Dict[str, Any] = {}
     calls: Dict[str, List[Tuple[int, Set[int]]]] = {}
     traced = Trace(outputs, calls)
@@ -233,7 +235,7 @@ def trace(model: nn.Module, watched: Dict[str, nn.Module],
             handles.append(m.register_forward_hook(returned(name)))
     try:
         with dummy_pass(model):
-            model.extract_feat(torch.rand(1, *input_shape))
+            run_heads(model, model.extract_feat(torch.rand(1, *input_shape)))
     finally:
         for handle in handles:
             handle.remove()
