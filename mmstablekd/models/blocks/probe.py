@@ -49,8 +49,8 @@ class BlockPlan:
             feature (map or tokens, width, stride).
         consumers (dict[str, Consumer]): by module path.
         module_blocks (dict[str, int]): the block of every module the probe
-            ran, by path; modules after ``extract_feat`` (the head) are not
-            listed and belong to the last block.
+            ran, by path; modules after ``extract_feat`` (a classifier's or
+            detector's head) are not listed and belong to the last block.
         input_shape (tuple): ``(C, H, W)`` of the probe image.
     """
     boundaries: List[str]
@@ -85,7 +85,8 @@ def probe_blocks(model: nn.Module,
     """Probe ``model`` (eval mode, no grad) and return its :class:`BlockPlan`.
 
     Args:
-        model: an MMPretrain classifier or MMDetection detector.
+        model: an MMPretrain classifier, MMDetection detector or
+            MMSegmentation segmentor.
         boundaries: N - 1 module paths whose outputs end blocks 0..N-2.
         input_shape: ``(C, H, W)`` of the dummy image.
         role: ``'student'`` or ``'teacher'``, for error messages.
