@@ -193,3 +193,38 @@ def detection_batch(n=2, size=64, masks=False):
     ]
     torch.manual_seed(0)
     return torch.rand(n, 3, size, size), samples
+
+
+def small_segmentor(cfg_path, width, classes=4):
+    """``dict(cfg_path=..., **overrides)`` of an MMSegmentation ResNetV1c
+    segmentor config (PSPNet, DeepLabV3+, FCN) made small: ResNet-18-deep,
+    ``width`` stem and base channels, its heads' input widths to match,
+    BN for SyncBN (one process), ``classes`` classes, no pretrained
+    weights."""
+    bn = dict(type='BN', requires_grad=True)
+    head = dict(in_channels=8 * width, channels=4 * width, norm_cfg=bn,
+                num_classes=classes)
+    if 'deeplabv3plus' in cfg_path:  # its low-level branch takes stage 1
+        head.update(c1_in_channels=width, c1_channels=width)
+    return dict(
+        cfg_path=cfg_path, pretrained=None,
+        backbone=dict(depth=18, stem_channels=width, base_channels=width,
+                      norm_cfg=bn),
+        decode_head=head,
+        auxiliary_head=dict(in_channels=4 * width, channels=2 * width,
+                            norm_cfg=bn, num_classes=classes))
+
+
+def segmentation_batch(n=2, size=64, classes=4):
+    """``(inputs, data_samples)`` of ``n`` random ``size`` x ``size``
+    images with random label maps, as a segmentor's ``loss`` and
+    ``predict`` take them."""
+    from mmengine.structures import PixelData
+    from mmseg.structures import SegDataSample
+    generator = torch.Generator().manual_seed(0)
+    shape = (size, size)
+    meta = dict(img_shape=shape, ori_shape=shape, pad_shape=shape)
+    samples = [SegDataSample(metainfo=meta, gt_sem_seg=PixelData(
+        data=torch.randint(0, classes, (1, size, size), generator=generator)))
+        for _ in range(n)]
+    return torch.rand(n, 3, size, size, generator=generator), samples

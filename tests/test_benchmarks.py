@@ -187,3 +187,24 @@ def test_detection_kd_reports_every_method(tmp_path):
         'result.json'))
     assert result['iters'] == 5
     assert 'model.teacher_ckpt=' in ' '.join(result['options'])
+
+
+def test_segmentation_kd_reports_every_method(tmp_path):
+    # 4 training and 2 validation images in one batch: an iteration an
+    # epoch; 5 epochs, so that StableKD's three stages begin at distinct
+    # epochs (0, 1, 2)
+    run_benchmark(tmp_path, 'segmentation_kd.py', '--work-dir', 'runs',
+                  '--out', 'report.md', '--seeds', 0, '--epochs', 5,
+                  '--images', 4, 2, '--teacher-epochs', 1,
+                  '--cfg-options', 'train_dataloader.batch_size=4',
+                  'val_dataloader.batch_size=2')
+    report = (tmp_path / 'report.md').read_text()
+    for row in ('teacher (width 32)', 'student alone', 'CWD KD',
+                'StableKD (shipped: CWD KD + recomposition)'):
+        assert 0 <= numbers(table_rows(report, row)[0])[0] <= 100, row
+    result = json.load(open(tmp_path / 'runs' / 'stablekd' / 'seed0' /
+                            'result.json'))
+    assert result['iters'] == 5
+    assert 'model.teacher_ckpt=' in ' '.join(result['options'])
+    log = (tmp_path / 'runs' / 'stablekd' / 'seed0' / 'train.out').read_text()
+    assert 'starts stage 2' in log  # the recomposition reached end to end

@@ -1,7 +1,8 @@
-"""Shipped configs run unchanged under MMPretrain's and MMDetection's own
-``tools/train.py``, ``tools/test.py`` and ``dist_train.sh`` (as installed in
-their ``.mim`` folders) and under ``mim train`` / ``mim test``: a digits and
-a shapes demo config, one iteration each, on data the test generates."""
+"""Shipped configs run unchanged under MMPretrain's, MMDetection's and
+MMSegmentation's own ``tools/train.py``, ``tools/test.py`` and
+``dist_train.sh`` (as installed in their ``.mim`` folders) and under
+``mim train`` / ``mim test``: a digits, a shapes and a segmentation shapes
+demo config, an iteration or two each, on data the test generates."""
 import glob
 import os
 import os.path as osp
@@ -17,6 +18,7 @@ from mmengine.utils import get_installed_path
 
 from conftest import ROOT, build_model
 from mmstablekd.datasets.shapes import make_shapes_coco
+from mmstablekd.datasets.shapes_seg import make_shapes_seg
 
 BIN = osp.dirname(sys.executable)
 CASES = {
@@ -40,6 +42,15 @@ CASES = {
         options=['train_cfg.max_epochs=1', 'train_dataloader.batch_size=2',
                  'model.student.test_cfg.score_thr=0.0'],
         loss='loss_neck', metric='coco/bbox_mAP'),
+    'shapes_seg': dict(
+        package='mmseg',
+        config='configs/demo/kd_pspnet_r18-w32-w16-d8_shapes-seg.py',
+        teacher='configs/demo/pspnet_r18-w32-d8_shapes-seg_teacher.py',
+        # data/shapes_seg/ holds 4 train images (2 a process in the
+        # 2-process run: BatchNorm after PSP's 1x1 pooling needs 2) and 2
+        # val images
+        options=['train_cfg.max_epochs=1', 'train_dataloader.batch_size=2'],
+        loss='loss_cwd', metric='mIoU'),
 }
 
 
@@ -73,6 +84,10 @@ def case(request, tmp_path_factory):
         for split, num, seed in (('train', 2, 0), ('val', 2, 1)):
             make_shapes_coco(osp.join(folder, 'data', 'shapes'), split, num,
                              seed=seed)
+    if request.param == 'shapes_seg':
+        for split, num, seed in (('train', 4, 0), ('val', 2, 1)):
+            make_shapes_seg(osp.join(folder, 'data', 'shapes_seg'), split,
+                            num, seed=seed)
     teacher = build_model(Config.fromfile(osp.join(ROOT, case['teacher'])))
     torch.save({'state_dict': teacher.state_dict()},
                osp.join(folder, 'teacher.pth'))

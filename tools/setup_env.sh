@@ -75,7 +75,7 @@ quiet "${PIP[@]}" install -q -r "$ROOT/requirements/runtime.txt" -r "$ROOT/requi
 quiet "${PIP[@]}" install -q --no-deps -r "$ROOT/requirements/mim.txt"
 quiet "${PIP[@]}" install -q --no-build-isolation --no-deps -e "$ROOT"
 
-"$VENV/bin/python" -c "import mmcv.ops, mmdet, mmpretrain, mmstablekd" \
+"$VENV/bin/python" -c "import mmcv.ops, mmdet, mmpretrain, mmseg, mmstablekd" \
   || { say "the environment in $VENV does not import; remove it and run again"; exit 1; }
 stamp_of >"$STAMP_FILE"
 say "environment ready: $VENV"

@@ -46,7 +46,7 @@ def make_shapes_coco(out_dir: str,
     images, annotations = [], []
     for image_id in range(1, num_images + 1):
         file_name = f'{image_id:05d}.png'
-        image, boxes = _draw_image(rng, image_size, max_objects, object_size)
+        image, boxes = draw_image(rng, image_size, max_objects, object_size)
         image.save(osp.join(out_dir, split, file_name))
         images.append(dict(id=image_id, file_name=file_name,
                            width=image_size, height=image_size))
@@ -64,8 +64,8 @@ def make_shapes_coco(out_dir: str,
     return ann_file
 
 
-def _draw_image(rng, size: int, max_objects: int,
-                object_size: Tuple[int, int]):
+def draw_image(rng, size: int, max_objects: int,
+               object_size: Tuple[int, int]):
     """One image and its ``[(label, (x, y, w, h))]`` boxes."""
     noise = rng.integers(0, 90, (size, size, 3), dtype=np.uint8)
     image = Image.fromarray(noise)
@@ -77,7 +77,7 @@ def _draw_image(rng, size: int, max_objects: int,
             continue
         label = int(rng.integers(len(SHAPE_CLASSES)))
         colour = tuple(int(c) for c in rng.integers(110, 256, 3))
-        _DRAW[SHAPE_CLASSES[label]](draw, box, colour)
+        DRAW[SHAPE_CLASSES[label]](draw, box, colour)
         boxes.append((label, box))
     return image, boxes
 
@@ -95,7 +95,7 @@ def _free_box(rng, size, object_size, taken, tries: int = 20):
 
 
 # Each shape fills its box: its extreme pixels touch all four sides.
-_DRAW: Dict[str, callable] = {
+DRAW: Dict[str, callable] = {
     'circle': lambda d, b, c: d.ellipse(_corners(b), fill=c),
     'square': lambda d, b, c: d.rectangle(_corners(b), fill=c),
     'triangle': lambda d, b, c: d.polygon(

@@ -18,9 +18,10 @@ class StudentExportHook(Hook):
     A student file is removed when ``CheckpointHook`` removes its source
     (``max_keep_ckpts``). The files hold the student's weights under the
     keys the plain
-    MMPretrain/MMDetection model expects, plus ``meta``; no teacher, adapters
-    or loss modules. Load them with the student's own config, e.g.
-    ``mmpretrain.get_model(cfg, pretrained=path)`` or ``init_detector``.
+    MMPretrain/MMDetection/MMSegmentation model expects, plus ``meta``; no
+    teacher, adapters or loss modules. Load them with the student's own
+    config, e.g. ``mmpretrain.get_model(cfg, pretrained=path)``,
+    ``init_detector`` or ``mmseg.apis.init_model``.
     """
 
     # after CheckpointHook (VERY_LOW), which publishes the file it wrote

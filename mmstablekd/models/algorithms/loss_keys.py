@@ -11,6 +11,7 @@ from mmengine.logging import MMLogger
 from torch import nn
 
 from ..blocks.detection import is_detector
+from ..blocks.segmentation import is_segmentor
 
 BATCH = 2  # dummy images per loss forward (BatchNorm needs more than 1)
 
@@ -20,9 +21,10 @@ def student_loss_keys(student: nn.Module,
     """The keys of ``student.loss`` (e.g. ``['loss']`` for an MMPretrain
     classifier, ``['loss_cls', 'loss_bbox']`` for a RetinaNet), from one
     forward pass on a dummy batch of ``input_shape = (C, H, W)`` images with
-    one label (classifiers) or one box (detectors; with its mask for
-    instance segmentation) each. Eval mode, no gradient, and random states
-    restored: building the model is unchanged by it."""
+    one label (classifiers), one box (detectors; with its mask for
+    instance segmentation) or a label map (segmentors) each. Eval mode, no
+    gradient, and random states restored: building the model is unchanged
+    by it."""
     was_training = student.training
     states = random.getstate(), np.random.get_state()
     try:
@@ -40,6 +42,14 @@ def student_loss_keys(student: nn.Module,
 
 def _dummy_samples(student: nn.Module, input_shape: Sequence[int]) -> list:
     height, width = input_shape[1:]
+    if is_segmentor(student):  # every pixel of class 0
+        from mmengine.structures import PixelData
+        from mmseg.structures import SegDataSample
+        labels = torch.zeros(1, height, width, dtype=torch.long)
+        meta = dict(img_shape=(height, width), ori_shape=(height, width))
+        return [SegDataSample(metainfo=meta,
+                              gt_sem_seg=PixelData(data=labels))
+                for _ in range(BATCH)]
     if not is_detector(student):
         from mmpretrain.structures import DataSample
         return [DataSample().set_gt_label(0) for _ in range(BATCH)]

@@ -44,8 +44,9 @@ class StableKD(BaseModel):
     Evaluation, ``predict`` and ``tensor`` modes use the plain student.
 
     Args:
-        student (dict): the student's config, an MMPretrain classifier or an
-            MMDetection detector (usually ``{{_base_.model}}``), or
+        student (dict): the student's config, an MMPretrain classifier, an
+            MMDetection detector or an MMSegmentation segmentor (usually
+            ``{{_base_.model}}``), or
             ``dict(cfg_path=..., **overrides)`` to take the ``model`` of
             another config file (see :func:`resolve_model_cfg`).
         teacher (dict): the teacher's config, in the same forms.
@@ -219,13 +220,13 @@ class StableKD(BaseModel):
         teacher_outputs = [p for _, p in self.output_paths.values()]
         self.student_recorder = OutputRecorder(
             self.student, self.student_plan.boundaries + student_outputs,
-            'student')
+            'student', direct_calls=True)  # segmentors: head.forward(x)
         self.teacher_recorder = OutputRecorder(
             self.teacher,
             self.teacher_plan.boundaries + teacher_outputs,
             'teacher',
             stop_when_complete=True,
-            direct_calls=True)  # detectors run heads by head.forward(x)
+            direct_calls=True)  # heads run by head.forward(x)
         self.feeding = TeacherFeeding(self.student, self.student_plan)
         self._groups = end_to_end(self.num_blocks)
         self._active_losses: Optional[Tuple[str, ...]] = None  # None: all
@@ -559,15 +560,15 @@ def _check_output_losses(output_losses: Dict[str, dict]) -> Dict[str, dict]:
 
 def _task_scope() -> str:
     """The scope student and teacher are built in: the config's
-    ``default_scope`` (``'mmpretrain'`` or ``'mmdet'``)."""
+    ``default_scope`` (``'mmpretrain'``, ``'mmdet'`` or ``'mmseg'``)."""
     scope = DefaultScope.get_current_instance()
     name = scope.scope_name if scope is not None else None
     if name in (None, 'mmengine', 'mmstablekd'):
         raise ValueError(
             f'StableKD builds student and teacher in the default scope, but '
-            f'it is {name!r}. Inherit an mmpretrain:: or mmdet:: config (they '
-            f"set default_scope), or set default_scope='mmpretrain' / "
-            f"'mmdet' in the config.")
+            f'it is {name!r}. Inherit an mmpretrain::, mmdet:: or mmseg:: '
+            f"config (they set default_scope), or set default_scope="
+            f"'mmpretrain' / 'mmdet' / 'mmseg' in the config.")
     return name
 
 

@@ -12,7 +12,10 @@ the levels before the last four are their stems.
   with the head.
 - A detector keeps the levels up to the deepest one its neck receives, and
   at each level the neck receives, the module it receives from: every stage
-  output the neck receives ends a block.
+  output the neck receives ends a block. A segmentor is cut the same way,
+  its heads in the neck's place; in a dilated backbone (MMSegmentation's
+  ``-d8`` ResNets) several stage outputs share a stride, and each ends a
+  block (up to four).
 - A plain ViT has a single level; it is cut by depth, into equal shares of
   its layers, as many blocks as the other network has (4 when both are
   plain).
@@ -31,7 +34,7 @@ from mmengine.model import Sequential
 from torch import nn
 
 from .cuts import is_cut
-from .detection import (is_detector, neck_inputs,
+from .detection import (is_dense_predictor, neck_inputs,
                         refuse_unreachable_neck_inputs)
 from .layouts import detect_layout
 from .module_paths import get_module
@@ -162,7 +165,8 @@ def _levels(model, input_shape, fed: bool, into_sequential: bool):
     paths = [p for p in paths if layouts[p] is not None
              and len(traced.calls.get(p, ())) == 1]  # a shared ReLU: none
 
-    within = 'backbone' if is_detector(model) else None
+    dense = is_dense_predictor(model)
+    within = 'backbone' if dense else None
 
     def cut(path, strict):
         out = traced.outputs[path]
@@ -191,7 +195,7 @@ def _levels(model, input_shape, fed: bool, into_sequential: bool):
         return [(s, [p for p in ps if feedable(p)])
                 for s, ps in by_stride.items()], []
     strides = sorted(by_stride)[-MAX_LEVELS:]
-    if not is_detector(model):
+    if not dense:
         # the last stage is trained with the head, unless the network goes
         # on through outputs that cut it only as tuples (HRNet after its
         # layer1: no student can be fed at its later stages)
@@ -200,7 +204,7 @@ def _levels(model, input_shape, fed: bool, into_sequential: bool):
             strides = strides[:-1]
     levels = [(s, [p for p in by_stride[s] if feedable(p)]) for s in strides]
     levels = [(s, ps[-1]) for s, ps in levels if ps]
-    if not is_detector(model):
+    if not dense:
         return levels, []
     # the neck's inputs end blocks, the levels after the deepest one go
     received_by_neck = neck_inputs(model, input_shape)
@@ -212,9 +216,11 @@ def _levels(model, input_shape, fed: bool, into_sequential: bool):
             if path in readable and feedable(path)}
     if not neck:  # the neck's inputs are made by code (e.g. reshaped)
         return levels, missed
-    levels = [(s, next((p for p in neck if neck[p] == s), path))
-              for s, path in levels if s <= max(neck.values())]
-    return levels, missed
+    # at each level, every module the neck receives from (several where
+    # strides are shared: dilated stages), else the level's last module
+    levels = [(s, p) for s, path in levels if s <= max(neck.values())
+              for p in [q for q in neck if neck[q] == s] or [path]]
+    return levels[-MAX_LEVELS:], missed
 
 
 def _by_stride(paths, layouts) -> Dict[float, List[str]]:

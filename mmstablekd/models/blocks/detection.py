@@ -1,12 +1,14 @@
-"""What the block machinery requires of an MMDetection detector.
+"""What the block machinery requires of an MMDetection detector (and of an
+MMSegmentation segmentor, cut the same way: :mod:`.segmentation`).
 
 Blocks ``0..N-2`` are backbone stages and the last block is the neck and the
-head(s). The neck receives several stage outputs at once (a tuple); each of
-them must end a block, so that a last block trained on its own is fed the
-teacher's features only. :func:`check_detector_pair` checks this before
-anything is traced or trained; :func:`neck_inputs` names those stage
-outputs. (Where the two detectors normalise images differently, the teacher
-gets its own normalisation: :class:`TeacherInput`.)
+head(s). The neck (a segmentor without one: its heads) receives several
+stage outputs at once (a tuple); each of them must end a block, so that a
+last block trained on its own is fed the teacher's features only.
+:func:`check_detector_pair` checks this before anything is traced or
+trained; :func:`neck_inputs` names those stage outputs. (Where the two
+detectors normalise images differently, the teacher gets its own
+normalisation: :class:`TeacherInput`.)
 """
 from typing import List, Sequence, Tuple
 
@@ -15,6 +17,7 @@ from torch import nn
 
 from .module_paths import get_module
 from .probe import dummy_pass
+from .segmentation import is_segmentor
 
 
 def is_detector(model: nn.Module) -> bool:
@@ -24,6 +27,13 @@ def is_detector(model: nn.Module) -> bool:
     except ImportError:  # MMDetection is not installed: no detector
         return False
     return isinstance(model, BaseDetector)
+
+
+def is_dense_predictor(model: nn.Module) -> bool:
+    """Whether ``model``'s backbone hands several stage outputs at once to
+    what follows it: an MMDetection detector or MMSegmentation
+    segmentor."""
+    return is_detector(model) or is_segmentor(model)
 
 
 def check_detector_pair(student: nn.Module, teacher: nn.Module,
@@ -43,7 +53,7 @@ def check_detector_pair(student: nn.Module, teacher: nn.Module,
             receives but no boundary ends.
     """
     for model, role in ((student, 'student'), (teacher, 'teacher')):
-        if is_detector(model):
+        if is_dense_predictor(model):
             _check_backbone_boundaries(model, list(boundaries[role]),
                                        input_shape, role,
                                        fed=role == 'student')
@@ -82,24 +92,26 @@ def _check_backbone_boundaries(model, boundaries: List[str], input_shape,
             f'detector, blocks 0..N-2 are backbone stages and the last block '
             f'is the neck and the head(s): cut at stage outputs, e.g. '
             f"['backbone.layer1', ..., 'backbone.layer4'].")
-    if not model.with_neck:
+    if not model.with_neck and not is_segmentor(model):
         return
     for path in boundaries:  # unknown paths: name the closest ones
         get_module(model, path, role)
     feats, producers = _run_backbone(model, input_shape)
     names = _outermost(feats, producers)
-    _check_neck_runs(model, input_shape, feats, names, role)
+    if model.with_neck:
+        _check_neck_runs(model, input_shape, feats, names, role)
     unbounded = [name for f, name in zip(feats, names)
                  if not set(producers[id(f)]) & set(boundaries)]
     if unbounded and fed:
         refuse_unreachable_neck_inputs(model, unbounded, role)
+        receiver = 'neck receives' if model.with_neck else 'heads receive'
         raise ValueError(
-            f'The {role} neck receives the outputs of {unbounded}, which end '
-            f'no block (boundaries: {boundaries}). Every stage output the '
-            f'neck receives must be a boundary, so that the neck can be fed '
-            f"the teacher's features: add them to the boundaries (in "
-            f"forward order), or drop their stages from the backbone's "
-            f'out_indices.')
+            f'The {role} {receiver} the outputs of {unbounded}, which end no '
+            f'block (boundaries: {boundaries}). Every stage output the '
+            f'{receiver.split()[0]} receive must be a boundary, so that the '
+            f"last block can be fed the teacher's features: add them to the "
+            f"boundaries (in forward order), or drop their stages from the "
+            f"backbone's out_indices.")
 
 
 def refuse_unreachable_neck_inputs(model, unbounded: List[str], role: str,

@@ -1,7 +1,8 @@
 """Find out how a network's boundaries connect, with one dummy forward pass.
 
 The probe runs ``model.extract_feat`` (backbone and neck of MMPretrain
-classifiers and MMDetection detectors) on a dummy batch and records, for the
+classifiers and MMDetection detectors; for MMSegmentation segmentors, their
+heads too: :func:`run_heads`) on a dummy batch and records, for the
 boundary modules:
 
 - the order in which they produce their outputs (must be the config order);
@@ -21,6 +22,7 @@ from torch import nn
 from .layouts import FeatureLayout, detect_layout
 from .module_paths import get_module, is_ancestor
 from .nested import iter_tensors
+from .segmentation import run_heads
 from .train_mode import changed_in_training
 
 
@@ -48,8 +50,8 @@ class BlockPlan:
             feature (map or tokens, width, stride).
         consumers (dict[str, Consumer]): by module path.
         module_blocks (dict[str, int]): the block of every module the probe
-            ran, by path; modules after ``extract_feat`` (the head) are not
-            listed and belong to the last block.
+            ran, by path; modules after ``extract_feat`` (a classifier's or
+            detector's head) are not listed and belong to the last block.
         input_shape (tuple): ``(C, H, W)`` of the probe image.
     """
     boundaries: List[str]
@@ -84,7 +86,8 @@ def probe_blocks(model: nn.Module,
     """Probe ``model`` (eval mode, no grad) and return its :class:`BlockPlan`.
 
     Args:
-        model: an MMPretrain classifier or MMDetection detector.
+        model: an MMPretrain classifier, MMDetection detector or
+            MMSegmentation segmentor.
         boundaries: N - 1 module paths whose outputs end blocks 0..N-2.
         input_shape: ``(C, H, W)`` of the dummy image.
         role: ``'student'`` or ``'teacher'``, for error messages.
@@ -194,9 +197,9 @@ class Trace:
 
 def trace(model: nn.Module, watched: Dict[str, nn.Module],
           input_shape: Tuple[int, ...]) -> Trace:
-    """Run ``model.extract_feat`` once on a random ``(1, *input_shape)``
-    batch (eval mode, no grad), recording the outputs of the ``watched``
-    modules and what every module received."""
+    """Run ``model.extract_feat`` (and a segmentor's heads) once on a
+    random ``(1, *input_shape)`` batch (eval mode, no grad), recording the
+    outputs of the ``watched`` modules and what every module received."""
     outputs: Dict[str, Any] = {}
     calls: Dict[str, List[Tuple[int, Set[int]]]] = {}
     traced = Trace(outputs, calls)
@@ -237,7 +240,7 @@ def trace(model: nn.Module, watched: Dict[str, nn.Module],
             handles.append(m.register_forward_hook(returned(name)))
     try:
         with dummy_pass(model):
-            model.extract_feat(torch.rand(1, *input_shape))
+            run_heads(model, model.extract_feat(torch.rand(1, *input_shape)))
     finally:
         for handle in handles:
             handle.remove()

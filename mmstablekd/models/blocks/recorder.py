@@ -1,10 +1,10 @@
 """Record the outputs of named submodules during a forward pass."""
-import types
 from contextlib import contextmanager
 from typing import Any, Dict, Iterable, Iterator, List, Optional
 
 from torch import nn
 
+from .direct_calls import register_direct_call_hooks
 from .module_paths import get_module
 
 
@@ -29,9 +29,10 @@ class OutputRecorder:
             teacher.
         direct_calls (bool): also record a module that its parent runs
             through ``module.forward(x)``, which skips forward hooks (as
-            MMDetection's detectors run their heads in ``'tensor'`` mode):
-            the module's ``forward`` is wrapped instead of hooked. Used for
-            the teacher, which runs in ``'tensor'`` mode.
+            MMDetection's detectors run their heads in ``'tensor'`` mode,
+            MMSegmentation's segmentors in every mode): the module's
+            ``forward`` is wrapped instead of hooked
+            (:func:`register_direct_call_hooks`).
     """
 
     def __init__(self,
@@ -47,8 +48,8 @@ class OutputRecorder:
         self._recording = False
         for path in dict.fromkeys(self.paths):
             module = get_module(model, path, role)
-            if direct_calls and 'forward' not in vars(module):
-                _wrap_forward(module, self._make_hook(path))
+            if direct_calls:
+                register_direct_call_hooks(module, post=self._make_hook(path))
             else:
                 module.register_forward_hook(self._make_hook(path))
 
@@ -81,17 +82,3 @@ class OutputRecorder:
             pass
         finally:
             self._recording = False
-
-
-def _wrap_forward(module: nn.Module, hook) -> None:
-    """Call ``hook(module, args, output)`` after every ``module.forward``,
-    however it is called. Bound as a method, so that a deep copy of the
-    module runs its own weights."""
-    forward = type(module).forward
-
-    def recorded(self, *args, **kwargs):
-        output = forward(self, *args, **kwargs)
-        hook(self, args, output)
-        return output
-
-    module.forward = types.MethodType(recorded, module)

@@ -5,6 +5,7 @@ from typing import Callable, Dict, Iterator, List
 import torch
 from torch import nn
 
+from .direct_calls import register_direct_call_hooks
 from .groups import Groups, group_index_of_blocks
 from .module_paths import get_module
 from .nested import map_tensors
@@ -31,8 +32,13 @@ class TeacherFeeding:
         self.plan = plan
         self._swaps = None
         for name, consumer in plan.consumers.items():
-            get_module(student, name, 'student').register_forward_pre_hook(
-                self._make_hook(consumer), with_kwargs=True)
+            module = get_module(student, name, 'student')
+            hook = self._make_hook(consumer)
+            module.register_forward_pre_hook(hook, with_kwargs=True)
+            # a consumer run by consumer.forward(x) skips that hook (an
+            # MMSegmentation head inside head.loss). On a call both run;
+            # the second finds no student feature left to swap.
+            register_direct_call_hooks(module, pre=hook)
 
     def _make_hook(self, consumer: Consumer):
 

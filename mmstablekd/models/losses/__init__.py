@@ -1,4 +1,5 @@
 from .at_loss import ATLoss
+from .cwd_loss import CWDLoss
 from .dense_head_kd_loss import DenseHeadKDLoss
 from .feature_mse_loss import FeatureMSELoss
 from .gram_loss import GramLoss
@@ -7,5 +8,5 @@ from .kd_loss import KDLoss
 from .pkd_loss import PKDLoss
 from .pkt_loss import PKTLoss
 
-__all__ = ['ATLoss', 'DenseHeadKDLoss', 'FeatureMSELoss', 'GramLoss',
-           'ICDLoss', 'KDLoss', 'PKDLoss', 'PKTLoss']
+__all__ = ['ATLoss', 'CWDLoss', 'DenseHeadKDLoss', 'FeatureMSELoss',
+           'GramLoss', 'ICDLoss', 'KDLoss', 'PKDLoss', 'PKTLoss']

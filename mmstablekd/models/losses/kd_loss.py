@@ -11,6 +11,10 @@ class KDLoss(nn.Module):
     """Hinton's soft-target loss
     ``T^2 * KL(softmax(z_t/T) || softmax(z_s/T))``.
 
+    On maps of logits ``(N, C, H, W)`` (a segmentor's decode head) it is
+    pixel-wise KD: the softmax over the ``C`` classes at every position,
+    the KL averaged over the ``N * H * W`` positions.
+
     Args:
         temperature (float): softmax temperature ``T``. Default: 4.0 (the
             CIFAR-100 recipe; ImageNet recipes use 1.0).
@@ -30,10 +34,12 @@ class KDLoss(nn.Module):
                 teacher: torch.Tensor) -> torch.Tensor:
         """
         Args:
-            student, teacher: logits ``(N, num_classes)``.
+            student, teacher: logits ``(N, num_classes)``, or maps of them
+                ``(N, num_classes, *spatial)``.
 
         Returns:
-            torch.Tensor: scalar loss, averaged over the batch.
+            torch.Tensor: scalar loss, averaged over the batch (and the
+            positions of maps).
         """
         if student.shape != teacher.shape:
             raise ValueError(
@@ -43,5 +49,6 @@ class KDLoss(nn.Module):
         t = self.temperature
         log_p_s = F.log_softmax(student / t, dim=1)
         log_p_t = F.log_softmax(teacher.detach() / t, dim=1)
-        kl = F.kl_div(log_p_s, log_p_t, log_target=True, reduction='batchmean')
-        return self.loss_weight * t * t * kl
+        kl = F.kl_div(log_p_s, log_p_t, log_target=True, reduction='sum')
+        positions = student.numel() // student.shape[1]
+        return self.loss_weight * t * t * kl / positions
