@@ -34,12 +34,13 @@ from mmengine.model import Sequential
 from torch import nn
 
 from .cuts import is_cut
-from .detection import (is_dense_predictor, neck_inputs,
+from .detection import (is_dense_predictor, is_detector, neck_inputs,
                         refuse_unreachable_neck_inputs)
 from .layouts import detect_layout
 from .module_paths import get_module
 from .nested import iter_tensors
 from .probe import trace
+from .segmentation import is_segmentor
 from .train_mode import changed_in_training
 
 MAX_LEVELS = 4  # stages of a hierarchical backbone
@@ -84,7 +85,9 @@ def _before_training_changes(student: nn.Module, chosen: dict,
     first = next(j for j, p in enumerate(paths) if p in changed)
     why = (f'the student\'s {paths[first]} returns '
            f'{changed[paths[first]]}')
-    if first == 0 or is_detector(student) and student.with_neck:
+    # a neck's or a segmentor's heads' inputs must all end blocks
+    if first == 0 or is_segmentor(student) or is_detector(
+            student) and student.with_neck:
         raise ValueError(
             f'boundaries=auto cannot cut the student '
             f'({type(student.backbone).__name__}) at its stages: {why}, so '
