@@ -4,7 +4,8 @@ baselines, for two families.
     OMP_NUM_THREADS=1 python benchmarks/detection_kd.py \
         [--work-dir work_dirs/detection_kd] [--out docs/detection_kd.md] \
         [--families retinanet fcos] [--methods alone mse pkd crosskd \
-        stablekd stablekd-pkd stablekd-crosskd] \
+        crosskd-pkd stablekd stablekd-pkd stablekd-crosskd \
+        stablekd-crosskd-pkd] \
         [--budgets 4 12] [--seeds 0 1 2] [--jobs 1] \
         [--images 256 64] [--teacher-epochs N] [--cfg-options KEY=VALUE ...]
 
@@ -15,10 +16,11 @@ ceiling, 12: the demo's), through ``tools/train.py`` on the shipped demo
 configs (``configs/demo/``): the student alone, raw-MSE FPN imitation KD,
 PKD (standardised FPN features, weight 10 per level), the CrossKD-style
 path (the student's FPN levels through the teacher's frozen head,
-``DenseHeadKDLoss``) and StableKD as shipped (the KD config plus the
-5-block recomposition), with PKD (its loss at the backbone boundaries and
-on the FPN) or with the CrossKD-style path (the twins of those baselines
-plus the recomposition).
+``DenseHeadKDLoss``), both of these together (CrossKD's strongest
+published recipe) and StableKD as shipped (the KD config plus the 5-block
+recomposition), with PKD (its loss at the backbone boundaries and on the
+FPN), with the CrossKD-style path, or with both (the twins of those
+baselines plus the recomposition).
 Generated data: 256 training and 64 validation images of 128 x 128 pixels
 (the demo's).
 
@@ -52,11 +54,14 @@ METHODS = {  # name -> (table row, config prefix); None: the student alone
     'mse': ('raw-MSE FPN KD', 'kd'),
     'pkd': ('PKD', 'pkd'),
     'crosskd': ('CrossKD-style', 'crosskd'),
+    'crosskd-pkd': ('CrossKD-style + PKD', 'crosskd-pkd'),
     'stablekd': ('StableKD (shipped)', 'stablekd'),
     'stablekd-pkd': ('StableKD with PKD (boundaries and FPN)',
                      'stablekd-pkd'),
     'stablekd-crosskd': ('StableKD with the CrossKD-style path',
                          'stablekd-crosskd'),
+    'stablekd-crosskd-pkd': ('StableKD with the CrossKD-style path and PKD',
+                             'stablekd-crosskd-pkd'),
 }
 
 

@@ -178,9 +178,10 @@ def test_detection_kd_reports_every_method(tmp_path):
                   'val_dataloader.batch_size=2')
     report = (tmp_path / 'report.md').read_text()
     for method in ('student alone', 'raw-MSE FPN KD', 'PKD', 'CrossKD-style',
-                   'StableKD (shipped)',
+                   'CrossKD-style + PKD', 'StableKD (shipped)',
                    'StableKD with PKD (boundaries and FPN)',
-                   'StableKD with the CrossKD-style path'):
+                   'StableKD with the CrossKD-style path',
+                   'StableKD with the CrossKD-style path and PKD'):
         assert 0 <= numbers(table_rows(report, method)[0])[0] <= 1, method
     result = json.load(open(
         tmp_path / 'runs' / 'fcos' / '5ep' / 'crosskd' / 'seed0' /

@@ -96,6 +96,11 @@ def _twins():
     pairs += [(p, p.replace('stablekd_', 'kd_')) for p in glob.glob(
         osp.join(ROOT, 'configs', 'demo', 'stablekd_*.py'))
         if osp.exists(p.replace('stablekd_', 'kd_'))]
+    # StableKD with the CrossKD-style path: that baseline is the twin
+    for folder, twins in (('stablekd/mmdet', 'kd'), ('demo', 'demo')):
+        pairs += [(p, osp.join(ROOT, 'configs', twins, osp.basename(p)[
+            len('stablekd-'):])) for p in glob.glob(osp.join(
+                ROOT, 'configs', folder, 'stablekd-crosskd*.py'))]
     return sorted(pairs)
 
 

@@ -92,7 +92,8 @@ def composition_figures(model, batches) -> Dict[str, float]:
                 own = model.student_plan.feature(j, student_out)
                 gaps[j][0] += float(((own - aligned[j])**2).sum())
                 gaps[j][1] += float((aligned[j]**2).sum())
-            if last not in usable:
+            # the fed head's top-1: classifiers only (detectors: the gaps)
+            if last not in usable or not hasattr(samples[0], 'gt_label'):
                 continue
             fed_groups = (tuple(range(last + 1)), (last + 1, ))
             with model.student_recorder.recording() as fed_out, \
