@@ -1,5 +1,5 @@
-# StableKD with the CrossKD-style path and PKD, COCO, RetinaNet R-50 -> R-18: the
-# KD twin (kd/crosskd-pkd_retinanet_r50-r18_fpn_1x_coco.py) plus the
+# StableKD with the CrossKD-style path and PKD, COCO, RetinaNet R-50 -> R-18:
+# the KD twin (kd/crosskd-pkd_retinanet_r50-r18_fpn_1x_coco.py) plus the
 # 5-block recomposition; how the two compare on the shapes:
 # docs/detection_kd.md (not measured on COCO).
 _base_ = [
