@@ -7,6 +7,7 @@ their error must give. docs/auto_boundaries.md is written by
 
     PYTHONPATH=. python tests/test_auto_families.py docs/auto_boundaries.md
 """
+import importlib
 import sys
 
 import pytest
@@ -134,8 +135,21 @@ def test_a_family_that_cannot_be_a_student_says_why_and_what_instead(family):
     assert 'end to end (KD, configs/kd/)' in str(err.value)
 
 
-def test_no_block_is_fed_where_the_output_changes_in_training():
+def test_no_block_is_fed_where_the_output_changes_in_training(monkeypatch):
+    calls = []
+    train_mode = importlib.import_module('mmstablekd.models.blocks.train_mode')
+    checked = train_mode.changed_in_training
+
+    def counted(*args):
+        calls.append(args[1].keys())
+        return checked(*args)
+
+    for module in ('auto_boundaries', 'probe'):
+        monkeypatch.setattr(
+            importlib.import_module(f'mmstablekd.models.blocks.{module}'),
+            'changed_in_training', counted)
     model = _build(*TRIDENT)
+    assert len(calls) == 1  # auto's plan is not checked a second time
     assert model.student_plan.boundaries == [
         'backbone.relu', 'backbone.layer1', 'backbone.layer2']
     scope, config, size, _ = TRIDENT

@@ -29,7 +29,10 @@ def probe_pair(student: nn.Module, teacher: nn.Module,
     if auto:
         boundaries = auto_boundaries(student, teacher, input_shape)
         try:
-            return _probe(student, teacher, boundaries, input_shape)
+            # auto_boundaries already ended the plan before any boundary
+            # whose output changes in training
+            return _probe(student, teacher, boundaries, input_shape,
+                          check_training=False)
         except ValueError as err:  # a bug of auto's: say it is not the user's
             raise ValueError(
                 f"boundaries='auto' chose {boundaries}, which the checks "
@@ -44,7 +47,8 @@ def probe_pair(student: nn.Module, teacher: nn.Module,
     return _probe(student, teacher, boundaries, input_shape)
 
 
-def _probe(student, teacher, boundaries: dict, input_shape):
+def _probe(student, teacher, boundaries: dict, input_shape,
+           check_training: bool = True):
     s_paths, t_paths = list(boundaries['student']), list(
         boundaries['teacher'])
     if len(s_paths) != len(t_paths) or not s_paths:
@@ -54,6 +58,7 @@ def _probe(student, teacher, boundaries: dict, input_shape):
             f'student {s_paths} and {len(t_paths)} for the teacher '
             f'{t_paths}. Cut both at corresponding stages.')
     check_detector_pair(student, teacher, boundaries, input_shape)
-    return (probe_blocks(student, s_paths, input_shape, 'student'),
+    return (probe_blocks(student, s_paths, input_shape, 'student',
+                         check_training=check_training),
             probe_blocks(teacher, t_paths, input_shape, 'teacher',
                          fed=False))

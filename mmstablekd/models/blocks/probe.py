@@ -82,7 +82,8 @@ def probe_blocks(model: nn.Module,
                  boundaries: List[str],
                  input_shape: Tuple[int, ...],
                  role: str,
-                 fed: bool = True) -> BlockPlan:
+                 fed: bool = True,
+                 check_training: bool = True) -> BlockPlan:
     """Probe ``model`` (eval mode, no grad) and return its :class:`BlockPlan`.
 
     Args:
@@ -94,6 +95,9 @@ def probe_blocks(model: nn.Module,
         fed: whether the blocks after the boundaries will be fed (the
             student's): each boundary's output must then reach a later
             module. A teacher's boundaries are only read.
+        check_training: with ``fed``, also refuse a boundary whose output
+            changes in training; ``False`` where the caller checked
+            already (:func:`auto_boundaries` does).
 
     Raises:
         ValueError: unknown path, boundary never reached, boundaries out of
@@ -106,7 +110,7 @@ def probe_blocks(model: nn.Module,
     watched = {path: get_module(model, path, role) for path in boundaries}
     traced = trace(model, watched, input_shape)
     _check_reached(boundaries, traced.outputs, role)
-    if fed:
+    if fed and check_training:
         _check_same_in_training(model, watched, input_shape, role)
     extra_tokens = getattr(getattr(model, 'backbone', None),
                            'num_extra_tokens', 0)
