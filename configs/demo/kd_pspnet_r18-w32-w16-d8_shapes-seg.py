@@ -2,7 +2,8 @@
 # the demo teacher end to end (StableKD's model without a schedule): its own
 # decode and auxiliary cross-entropies plus channel-wise distillation of the
 # teacher's decode-head logits.
-_base_ = ['./pspnet_r18-w16-d8_shapes-seg_student.py']
+_base_ = ['./pspnet_r18-w16-d8_shapes-seg_student.py',
+          '../_base_/distill/cwd_decode_head.py']
 custom_imports = dict(imports=['mmstablekd'])
 model = dict(
     _delete_=True,
@@ -16,10 +17,7 @@ model = dict(
     # boundaries='auto' (the default): 5 blocks, stem + layer1 | layer2 |
     # layer3 | layer4 | decode + auxiliary head (every stage output the
     # heads receive; layer2-4 share the stride 8)
-    output_losses=dict(
-        cwd=dict(student='decode_head', teacher='decode_head',
-                 # MMRazor's CWD setting on PSPNet logits (Cityscapes)
-                 loss=dict(type='CWDLoss', tau=1.0, loss_weight=5.0))),
+    output_losses=dict(cwd={{_base_.cwd}}),
     probe_input_shape=(3, 128, 128))
 
 # next to every checkpoint, a student-only one that MMSegmentation's

@@ -5,7 +5,8 @@
 # own decode and auxiliary cross-entropies. The stage widths differ
 # (256-2048 vs 64-512), but KD never feeds the student the teacher's stage
 # outputs; the StableKD twin adds the recomposition and nothing else.
-_base_ = ['mmseg::pspnet/pspnet_r18-d8_4xb2-80k_cityscapes-512x1024.py']
+_base_ = ['mmseg::pspnet/pspnet_r18-d8_4xb2-80k_cityscapes-512x1024.py',
+          '../_base_/distill/cwd_decode_head.py']
 custom_imports = dict(imports=['mmstablekd'])
 
 model = dict(
@@ -21,9 +22,7 @@ model = dict(
     # boundaries='auto' (the default): 5 blocks, stem + layer1 | layer2 |
     # layer3 | layer4 | decode + auxiliary head (every stage output the
     # heads receive; layer2-4 share the stride 8)
-    output_losses=dict(
-        cwd=dict(student='decode_head', teacher='decode_head',
-                 loss=dict(type='CWDLoss', tau=1.0, loss_weight=5.0))),
+    output_losses=dict(cwd={{_base_.cwd}}),
     # traced at build time: 1/8 of the 512x1024 crop's side shows every
     # stage as the crop does (the crop itself would take minutes on a CPU)
     probe_input_shape=(3, 64, 128))
