@@ -28,21 +28,18 @@ Finished runs are kept in the work dir (``result.json``) and not run again.
 Writes a Markdown report: bbox mAP, mean ± std over seeds, per family and
 budget, and every run's figures.
 """
-import argparse
-import json
 import os
 import os.path as osp
 import statistics
 import sys
 import time
-from concurrent.futures import ThreadPoolExecutor
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path[:0] = [osp.join(ROOT, 'tools'), osp.join(ROOT, 'benchmarks')]
 import demo_detection  # noqa: E402
-import demo_digits  # noqa: E402
 from heterogeneous_pairs import (add_budget_options, how_it_ran,  # noqa: E402
                                  save_report)
+from runs import run_parallel, shapes_parser, train_once  # noqa: E402
 
 FAMILIES = {  # name -> (teacher config, the configs' model suffix)
     'retinanet': ('retinanet_r18-w32_shapes_teacher.py',
@@ -90,22 +87,17 @@ def make_data(data_root: str, images) -> None:
             make_shapes_coco(data_root, split, num, seed=seed)
 
 
+def measure(work_dir: str) -> dict:
+    """``mAP``, ``mAP50`` and ``iters`` of a finished run."""
+    mAP, mAP50, iters = demo_detection.read_result(work_dir)
+    return dict(mAP=mAP, mAP50=mAP50, iters=iters)
+
+
 def run(config: str, work_dir: str, options: list, train=True):
     """Train once (or read the result of an earlier run); None when there
     is none and ``train`` is False."""
-    done = osp.join(work_dir, 'result.json')
-    if osp.exists(done):
-        return json.load(open(done))
-    if not train:
-        return None
-    seconds = demo_digits.train(osp.join(demo_detection.CONFIGS, config),
-                                work_dir, options)
-    mAP, mAP50, iters = demo_detection.read_result(work_dir)
-    ckpt = open(osp.join(work_dir, 'last_checkpoint')).read().strip()
-    result = dict(mAP=mAP, mAP50=mAP50, iters=iters, seconds=seconds,
-                  ckpt=ckpt, options=options)
-    json.dump(result, open(done, 'w'))
-    return result
+    return train_once(osp.join(demo_detection.CONFIGS, config), work_dir,
+                      options, measure, train)
 
 
 def plan(families, methods, budgets, seeds, teachers: dict) -> list:
@@ -165,24 +157,11 @@ def runs_table(results: dict) -> str:
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('--work-dir',
-                        default=osp.join('work_dirs', 'detection_kd'))
-    parser.add_argument('--out', default=osp.join('docs', 'detection_kd.md'))
+    parser = shapes_parser('detection_kd', __doc__, METHODS)
     parser.add_argument('--families', nargs='+', choices=list(FAMILIES),
                         default=list(FAMILIES))
-    parser.add_argument('--methods', nargs='+', choices=list(METHODS),
-                        default=list(METHODS))
     parser.add_argument('--budgets', type=int, nargs='+', default=[4, 12],
                         help="the students' training epochs")
-    parser.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2])
-    parser.add_argument('--images', type=int, nargs=2, default=[256, 64],
-                        metavar=('TRAIN', 'VAL'),
-                        help='generated training and validation images')
-    parser.add_argument('--jobs', type=int, default=1,
-                        help='runs in parallel (one torch thread each)')
-    parser.add_argument('--report-only', action='store_true',
-                        help='report the finished runs, train nothing')
     add_budget_options(parser)
     args = parser.parse_args()
     os.environ.setdefault('OMP_NUM_THREADS', '1')
@@ -199,14 +178,10 @@ def main():
                                epochs + common)
     runs = plan(args.families, args.methods, args.budgets, args.seeds,
                 teachers)
-    with ThreadPoolExecutor(args.jobs) as pool:
-        done = pool.map(
-            lambda r: run(r[1], osp.join(
-                args.work_dir, r[0][0], f'{r[0][2]}ep', r[0][1],
-                f'seed{r[0][3]}'), r[2] + common, not args.report_only),
-            runs)
-        results = {key: result for (key, _, _), result in zip(runs, done)
-                   if result is not None}
+    results = run_parallel(runs, args.jobs, lambda key, config, options: run(
+        config, osp.join(args.work_dir, key[0], f'{key[2]}ep', key[1],
+                         f'seed{key[3]}'), options + common,
+        not args.report_only))
     table = comparison_table(results, args.families, args.methods,
                              args.budgets, len(args.seeds))
     teacher_lines = '\n'.join(

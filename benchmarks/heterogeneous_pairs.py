@@ -26,7 +26,6 @@ report: the comparison table (means and standard deviations of the final
 test top-1 over seeds) and every run's figures.
 """
 import argparse
-import json
 import os
 import os.path as osp
 import platform
@@ -36,8 +35,9 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
-sys.path[:0] = [osp.join(ROOT, 'tools')]
+sys.path[:0] = [osp.join(ROOT, 'tools'), osp.join(ROOT, 'benchmarks')]
 import demo_digits  # noqa: E402
+from runs import train_once  # noqa: E402
 
 STUDENT_WIDTH = 8
 TEACHER_WIDTHS = (8, 16, 32)  # width ratios 1, 1/2, 1/4
@@ -85,21 +85,17 @@ def budget_options(fraction: float, iters: int) -> list:
                      f'train_cfg.val_interval={max(1, epochs // 8)}']
 
 
+def top1(work_dir: str) -> dict:
+    """``top1`` (%) at a finished run's last validation, and ``iters``."""
+    iters, curve = demo_digits.read_curve(work_dir)
+    return dict(top1=curve[-1][1], iters=iters)
+
+
 def run(config: str, work_dir: str, options: list, train=True):
     """Train once (or read the result of an earlier identical run); None
     when there is none and ``train`` is False."""
-    done = osp.join(work_dir, 'result.json')
-    if osp.exists(done):
-        return json.load(open(done))
-    if not train:
-        return None
-    seconds = demo_digits.train(
-        osp.join(demo_digits.CONFIGS, config), work_dir, options)
-    iters, curve = demo_digits.read_curve(work_dir)
-    result = dict(top1=curve[-1][1], iters=iters, seconds=seconds,
-                  options=options)
-    json.dump(result, open(done, 'w'))
-    return result
+    return train_once(osp.join(demo_digits.CONFIGS, config), work_dir,
+                      options, top1, train)
 
 
 def epoch_options(epochs) -> list:
@@ -116,6 +112,7 @@ def train_teachers(work_dir: str, jobs: int, widths, epochs,
         run_dir = osp.join(work_dir, f'teacher_w{width}')
         result = run('resnet18-w32_digits_teacher.py', run_dir,
                      teacher_options(width) + epoch_options(epochs) + extra)
+        # results kept before train_once recorded the checkpoint lack it
         ckpt = open(osp.join(run_dir, 'last_checkpoint')).read().strip()
         return width, dict(result, ckpt=ckpt)
 

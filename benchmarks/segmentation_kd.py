@@ -21,7 +21,6 @@ the validation images, from MMSegmentation's IoUMetric.
 Finished runs are kept in the work dir (``result.json``) and not run again.
 Writes a Markdown report: mIoU, mean ± std over seeds, and every run's.
 """
-import argparse
 import glob
 import json
 import os
@@ -29,13 +28,12 @@ import os.path as osp
 import statistics
 import sys
 import time
-from concurrent.futures import ThreadPoolExecutor
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
-sys.path[:0] = [osp.join(ROOT, 'tools'), osp.join(ROOT, 'benchmarks')]
-import demo_digits  # noqa: E402
+sys.path[:0] = [osp.join(ROOT, 'benchmarks')]
 from heterogeneous_pairs import (add_budget_options, how_it_ran,  # noqa: E402
                                  save_report)
+from runs import run_parallel, shapes_parser, train_once  # noqa: E402
 
 CONFIGS = osp.join(ROOT, 'configs', 'demo')
 TEACHER = 'pspnet_r18-w32-d8_shapes-seg_teacher.py'
@@ -60,8 +58,8 @@ def make_data(data_root: str, images) -> None:
             make_shapes_seg(data_root, split, num, seed=seed)
 
 
-def read_result(work_dir: str):
-    """(mIoU in %, iterations) of a finished run's last validation."""
+def read_result(work_dir: str) -> dict:
+    """``mIoU`` (in %) of a finished run's last validation, and ``iters``."""
     import torch
     import mmstablekd  # noqa: F401  (safe loading of MMEngine checkpoints)
     ckpt = open(osp.join(work_dir, 'last_checkpoint')).read().strip()
@@ -70,25 +68,15 @@ def read_result(work_dir: str):
     path = sorted(glob.glob(osp.join(work_dir, '*', 'vis_data',
                                      'scalars.json')))[-1]
     rows = [json.loads(line) for line in open(path)]
-    return [r for r in rows if 'mIoU' in r][-1]['mIoU'], iters
+    return dict(mIoU=[r for r in rows if 'mIoU' in r][-1]['mIoU'],
+                iters=iters)
 
 
 def run(config: str, work_dir: str, options: list, train=True):
     """Train once (or read the result of an earlier run); None when there
     is none and ``train`` is False."""
-    done = osp.join(work_dir, 'result.json')
-    if osp.exists(done):
-        return json.load(open(done))
-    if not train:
-        return None
-    seconds = demo_digits.train(osp.join(CONFIGS, config), work_dir,
-                                options)
-    miou, iters = read_result(work_dir)
-    ckpt = open(osp.join(work_dir, 'last_checkpoint')).read().strip()
-    result = dict(mIoU=miou, iters=iters, seconds=seconds, ckpt=ckpt,
-                  options=options)
-    json.dump(result, open(done, 'w'))
-    return result
+    return train_once(osp.join(CONFIGS, config), work_dir, options,
+                      read_result, train)
 
 
 def plan(methods, epochs: int, seeds, teacher_ckpt: str) -> list:
@@ -130,23 +118,9 @@ def runs_table(results: dict) -> str:
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('--work-dir',
-                        default=osp.join('work_dirs', 'segmentation_kd'))
-    parser.add_argument('--out',
-                        default=osp.join('docs', 'segmentation_kd.md'))
-    parser.add_argument('--methods', nargs='+', choices=list(METHODS),
-                        default=list(METHODS))
+    parser = shapes_parser('segmentation_kd', __doc__, METHODS)
     parser.add_argument('--epochs', type=int, default=8,
                         help="the students' training epochs")
-    parser.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2])
-    parser.add_argument('--images', type=int, nargs=2, default=[256, 64],
-                        metavar=('TRAIN', 'VAL'),
-                        help='generated training and validation images')
-    parser.add_argument('--jobs', type=int, default=1,
-                        help='runs in parallel (one torch thread each)')
-    parser.add_argument('--report-only', action='store_true',
-                        help='report the finished runs, train nothing')
     add_budget_options(parser)
     args = parser.parse_args()
     os.environ.setdefault('OMP_NUM_THREADS', '1')
@@ -160,13 +134,9 @@ def main():
     teacher = run(TEACHER, osp.join(args.work_dir, 'teacher'),
                   epochs + common)
     runs = plan(args.methods, args.epochs, args.seeds, teacher['ckpt'])
-    with ThreadPoolExecutor(args.jobs) as pool:
-        done = pool.map(
-            lambda r: run(r[1], osp.join(args.work_dir, r[0][0],
-                                         f'seed{r[0][1]}'),
-                          r[2] + common, not args.report_only), runs)
-        results = {key: result for (key, _, _), result in zip(runs, done)
-                   if result is not None}
+    results = run_parallel(runs, args.jobs, lambda key, config, options: run(
+        config, osp.join(args.work_dir, key[0], f'seed{key[1]}'),
+        options + common, not args.report_only))
     table = comparison_table(results, args.methods, len(args.seeds), teacher)
     missing = len(runs) - len(results)
     minutes = None if args.report_only else (time.time() - start) / 60

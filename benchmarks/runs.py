@@ -1,0 +1,65 @@
+"""How a benchmark trains its runs: each once through ``tools/train.py``,
+its result kept in its work dir (``result.json``) and read from there
+instead of training again, several runs at a time."""
+import argparse
+import json
+import os.path as osp
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from typing import Callable, Dict, List, Optional
+
+ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+sys.path[:0] = [osp.join(ROOT, 'tools')]
+import demo_digits  # noqa: E402
+
+
+def train_once(config: str, work_dir: str, options: list,
+               measure: Callable[[str], dict],
+               train: bool = True) -> Optional[dict]:
+    """The result of ``config`` (a path) trained with ``options`` in
+    ``work_dir``: an earlier run's, or ``measure(work_dir)`` after training
+    it, with its wall time (``seconds``), last checkpoint (``ckpt``) and
+    ``options`` added. None when there is none and ``train`` is False."""
+    done = osp.join(work_dir, 'result.json')
+    if osp.exists(done):
+        return json.load(open(done))
+    if not train:
+        return None
+    seconds = demo_digits.train(config, work_dir, options)
+    ckpt = open(osp.join(work_dir, 'last_checkpoint')).read().strip()
+    result = dict(measure(work_dir), seconds=seconds, ckpt=ckpt,
+                  options=options)
+    json.dump(result, open(done, 'w'))
+    return result
+
+
+def run_parallel(runs: List[tuple], jobs: int, run: Callable) -> Dict:
+    """``run(key, config, options)`` for every ``(key, config, options)`` of
+    ``runs``, ``jobs`` at a time: results by key, those that are None (not
+    trained) left out."""
+    with ThreadPoolExecutor(jobs) as pool:
+        done = pool.map(lambda r: run(*r), runs)
+        return {key: result for (key, _, _), result in zip(runs, done)
+                if result is not None}
+
+
+def shapes_parser(name: str, doc: str,
+                  methods: dict) -> argparse.ArgumentParser:
+    """The options of a benchmark on the generated shapes (detection,
+    segmentation): its runs go to ``work_dirs/<name>``, its report to
+    ``docs/<name>.md``; ``--methods`` picks among ``methods``' keys. The
+    caller adds its budget options (epochs, teacher)."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument('--work-dir', default=osp.join('work_dirs', name))
+    parser.add_argument('--out', default=osp.join('docs', f'{name}.md'))
+    parser.add_argument('--methods', nargs='+', choices=list(methods),
+                        default=list(methods))
+    parser.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2])
+    parser.add_argument('--images', type=int, nargs=2, default=[256, 64],
+                        metavar=('TRAIN', 'VAL'),
+                        help='generated training and validation images')
+    parser.add_argument('--jobs', type=int, default=1,
+                        help='runs in parallel (one torch thread each)')
+    parser.add_argument('--report-only', action='store_true',
+                        help='report the finished runs, train nothing')
+    return parser
