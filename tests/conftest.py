@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import torch
 from mmengine.config import Config
+from mmengine.hooks import Hook
 from PIL import Image
 
 import mmstablekd  # noqa: F401  (registers the mmstablekd scope)
@@ -58,6 +59,57 @@ def block_of(param_name: str) -> int:
         if any(param_name.startswith(p + '.') for p in prefixes):
             return block
     raise KeyError(param_name)
+
+
+def stage_block(model, name: str) -> int:
+    """The block of a parameter of a detector or segmentor student, by the
+    spec: a backbone stage belongs to the block of the first boundary at or
+    after it (stages in registration order); everything after the backbone
+    (neck, heads) to the last block."""
+    top, _, rest = name.partition('.')
+    if top != 'backbone':
+        return model.num_blocks - 1
+    stage = f"backbone.{rest.split('.')[0]}"
+    children = [f'backbone.{n}' for n, _ in
+                model.student.backbone.named_children()]
+    before = children[:children.index(stage)]
+    return len(set(before) & set(model.student_plan.boundaries))
+
+
+def reached_blocks(model, loss) -> set:
+    """Blocks (:func:`stage_block`) of the student whose trainable
+    parameters get a non-zero gradient from ``loss``."""
+    if not loss.requires_grad:  # computed by frozen parameters only
+        return set()
+    params = {n: p for n, p in model.student.named_parameters()
+              if p.requires_grad}
+    grads = torch.autograd.grad(loss, list(params.values()),
+                                allow_unused=True, retain_graph=True)
+    return {stage_block(model, n) for n, g in zip(params, grads)
+            if g is not None and g.abs().sum() > 0}
+
+
+class RunRecord(Hook):
+    """What a Runner trained: by iteration, the recomposition groups, the
+    total loss and the names of the partial losses; the validation
+    metrics."""
+    priority = 'LOWEST'
+
+    def __init__(self):
+        self.groups, self.losses, self.keys, self.metrics = {}, {}, {}, {}
+
+    def before_train_iter(self, runner, batch_idx, data_batch=None):
+        self.groups[runner.iter] = runner.model.groups
+
+    def after_train_iter(self, runner, batch_idx, data_batch=None,
+                         outputs=None):
+        self.losses[runner.iter] = float(outputs['loss'])
+        # e.g. loss_cls, loss_feat_b0, decode.loss_ce
+        self.keys[runner.iter] = {k for k in outputs
+                                  if 'loss' in k and k != 'loss'}
+
+    def after_val_epoch(self, runner, metrics=None):
+        self.metrics.update(metrics or {})
 
 
 @pytest.fixture(scope='session')

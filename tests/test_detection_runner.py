@@ -10,10 +10,9 @@ import pytest
 import torch
 from mmdet.apis import inference_detector, init_detector
 from mmengine.config import Config
-from mmengine.hooks import Hook
 from mmengine.runner import Runner
 
-from conftest import write_config
+from conftest import RunRecord, write_config
 from mmstablekd.datasets.shapes import make_shapes_coco
 
 # The student as a user has it: a plain MMDetection config (narrow and small
@@ -98,33 +97,12 @@ randomness = dict(seed=0)
 DEC, HALF = ((0, ), (1, ), (2, ), (3, ), (4, )), ((0, 1), (2, 3, 4))
 
 
-class Record(Hook):
-    """Groups and total loss of every training iteration, and the
-    validation metrics."""
-    priority = 'LOWEST'
-
-    def __init__(self):
-        self.groups, self.losses, self.metrics = {}, {}, {}
-        self.keys = {}
-
-    def before_train_iter(self, runner, batch_idx, data_batch=None):
-        self.groups[runner.iter] = runner.model.groups
-
-    def after_train_iter(self, runner, batch_idx, data_batch=None,
-                         outputs=None):
-        self.losses[runner.iter] = float(outputs['loss'])
-        self.keys[runner.iter] = {k for k in outputs if k.startswith('loss_')}
-
-    def after_val_epoch(self, runner, metrics=None):
-        self.metrics.update(metrics or {})
-
-
 def _runner(folder, **overrides):
     cfg = Config.fromfile(osp.join(folder, 'distill.py'))
     cfg.work_dir = osp.join(folder, 'work_dir')
     cfg.merge_from_dict(overrides)
     runner = Runner.from_cfg(cfg)
-    record = Record()
+    record = RunRecord()
     runner.register_hook(record)
     return runner, record
 

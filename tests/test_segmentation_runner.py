@@ -10,12 +10,11 @@ import numpy as np
 import pytest
 import torch
 from mmengine.config import Config
-from mmengine.hooks import Hook
 from mmengine.runner import Runner
 from mmseg.apis import inference_model, init_model
 from PIL import Image
 
-from conftest import small_segmentor, write_config
+from conftest import RunRecord, small_segmentor, write_config
 from mmstablekd.datasets import SEG_CLASSES, make_shapes_seg
 
 PSPNET = 'mmseg::pspnet/pspnet_{}-d8_4xb2-80k_cityscapes-512x1024.py'
@@ -88,26 +87,6 @@ randomness = dict(seed=0)
 DEC, HALF = ((0, ), (1, ), (2, ), (3, ), (4, )), ((0, 1), (2, 3, 4))
 
 
-class Record(Hook):
-    """Groups and loss keys of every training iteration, and the
-    validation metrics."""
-    priority = 'LOWEST'
-
-    def __init__(self):
-        self.groups, self.keys, self.metrics = {}, {}, {}
-
-    def before_train_iter(self, runner, batch_idx, data_batch=None):
-        self.groups[runner.iter] = runner.model.groups
-
-    def after_train_iter(self, runner, batch_idx, data_batch=None,
-                         outputs=None):
-        self.keys[runner.iter] = {k for k in outputs
-                                  if 'loss' in k and k != 'loss'}
-
-    def after_val_epoch(self, runner, metrics=None):
-        self.metrics.update(metrics or {})
-
-
 @pytest.fixture(scope='module')
 def trained(tmp_path_factory):
     folder = str(tmp_path_factory.mktemp('seg_runner'))
@@ -121,7 +100,7 @@ def trained(tmp_path_factory):
     cfg = Config.fromfile(write_config(folder, DISTILL, 'distill.py'))
     cfg.work_dir = osp.join(folder, 'work_dir')
     runner = Runner.from_cfg(cfg)
-    record = Record()
+    record = RunRecord()
     runner.register_hook(record)
     runner.train()
     return folder, runner, record

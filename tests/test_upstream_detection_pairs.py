@@ -11,7 +11,8 @@ import pytest
 import torch
 from mmengine.config import Config
 
-from conftest import build_model, detection_batch
+from conftest import (build_model, detection_batch, reached_blocks,
+                      stage_block)
 from mmstablekd.models.algorithms.loss_keys import student_loss_keys
 from mmstablekd.models.blocks import auto_boundaries
 from mmstablekd.models.blocks.detection import neck_inputs
@@ -81,34 +82,8 @@ def model(request):
     return model
 
 
-def _block_of(model, name):
-    """The block of a student parameter, by the spec: a backbone stage
-    belongs to the block of the first boundary at or after it (stages in
-    registration order); everything after the backbone to the last block."""
-    top, _, rest = name.partition('.')
-    if top != 'backbone':
-        return model.num_blocks - 1
-    stage = f"backbone.{rest.split('.')[0]}"
-    children = [f'backbone.{n}' for n, _ in
-                model.student.backbone.named_children()]
-    before = children[:children.index(stage)]
-    return len(set(before) & set(model.student_plan.boundaries))
-
-
-def _reached(model, loss):
-    """Blocks of the student whose parameters get a non-zero gradient."""
-    if not loss.requires_grad:  # computed by frozen parameters only
-        return set()
-    params = {n: p for n, p in model.student.named_parameters()
-              if p.requires_grad}
-    grads = torch.autograd.grad(loss, list(params.values()),
-                                allow_unused=True, retain_graph=True)
-    return {_block_of(model, n) for n, g in zip(params, grads)
-            if g is not None and g.abs().sum() > 0}
-
-
 def _trainable_blocks(model):
-    return {_block_of(model, n) for n, p in model.student.named_parameters()
+    return {stage_block(model, n) for n, p in model.student.named_parameters()
             if p.requires_grad}
 
 
@@ -153,10 +128,11 @@ def test_decomposed_step_trains_each_block_by_its_own_losses_only(model):
     losses = model.loss(*_batch(model))
     trainable = _trainable_blocks(model)
     for j in range(model.num_blocks - 1):
-        assert _reached(model, losses[f'loss_feat_b{j}']) == {j} & trainable
+        feat = losses[f'loss_feat_b{j}']
+        assert reached_blocks(model, feat) == {j} & trainable
     task = _sum(v for k, v in losses.items()
                 if 'loss' in k and not k.startswith('loss_feat_b'))
-    assert _reached(model, task) == {model.num_blocks - 1}
+    assert reached_blocks(model, task) == {model.num_blocks - 1}
 
 
 def test_end_to_end_step_updates_every_block(model):
@@ -174,7 +150,7 @@ def test_end_to_end_step_updates_every_block(model):
     params = dict(model.student.named_parameters())
     changed = {n for n, before in stepped.items()
                if not torch.equal(params[n], before)}
-    assert {_block_of(model, n) for n in changed} == _trainable_blocks(model)
+    assert {stage_block(model, n) for n in changed} == _trainable_blocks(model)
     assert all(torch.isfinite(p).all() for p in params.values())
 
 

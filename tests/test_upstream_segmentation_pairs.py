@@ -13,7 +13,8 @@ import pytest
 import torch
 from mmengine.config import Config
 
-from conftest import build_model, segmentation_batch, small_segmentor
+from conftest import (build_model, reached_blocks, segmentation_batch,
+                      small_segmentor, stage_block)
 
 auto_boundaries = importlib.import_module(
     'mmstablekd.models.blocks.auto_boundaries').auto_boundaries
@@ -40,29 +41,6 @@ def model(request):
     return build_model(copy.deepcopy(cfg)).train()
 
 
-def _block_of(model, name):
-    """The block of a student parameter by the spec: a backbone stage
-    belongs to the block of the first boundary at or after it; the heads
-    to the last block."""
-    top, _, rest = name.partition('.')
-    if top != 'backbone':
-        return model.num_blocks - 1
-    stage = f"backbone.{rest.split('.')[0]}"
-    children = [f'backbone.{n}' for n, _ in
-                model.student.backbone.named_children()]
-    before = children[:children.index(stage)]
-    return len(set(before) & set(model.student_plan.boundaries))
-
-
-def _reached(model, loss):
-    """Blocks of the student whose parameters get a non-zero gradient."""
-    params = dict(model.student.named_parameters())
-    grads = torch.autograd.grad(loss, list(params.values()),
-                                allow_unused=True, retain_graph=True)
-    return {_block_of(model, n) for n, g in zip(params, grads)
-            if g is not None and g.abs().sum() > 0}
-
-
 def test_auto_cuts_after_every_stage_including_the_dilated_ones(model):
     assert model.student_plan.boundaries == STAGES
     assert model.teacher_plan.boundaries == STAGES
@@ -84,11 +62,11 @@ def test_decomposed_step_trains_each_block_by_its_own_losses_only(model):
     model.set_groups([[j] for j in range(model.num_blocks)])
     losses = model.loss(*segmentation_batch())
     for j in range(model.num_blocks - 1):
-        assert _reached(model, losses[f'loss_feat_b{j}']) == {j}
+        assert reached_blocks(model, losses[f'loss_feat_b{j}']) == {j}
     # the decode and auxiliary heads' cross-entropies reach the heads only
     assert {'decode.loss_ce', 'aux.loss_ce'} <= set(losses)
     task = losses['decode.loss_ce'] + losses['aux.loss_ce']
-    assert _reached(model, task) == {model.num_blocks - 1}
+    assert reached_blocks(model, task) == {model.num_blocks - 1}
 
 
 def test_end_to_end_step_updates_every_block(model):
@@ -104,7 +82,7 @@ def test_end_to_end_step_updates_every_block(model):
     optimizer.zero_grad()
     changed = {n for n, p in model.student.named_parameters()
                if not torch.equal(p, before[n])}
-    assert {_block_of(model, n) for n in changed} == set(range(5))
+    assert {stage_block(model, n) for n in changed} == set(range(5))
 
 
 def test_predict_runs_the_student_alone(model):
