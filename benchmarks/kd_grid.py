@@ -13,9 +13,9 @@ student's base width (8, 16), the input size (16, 32 px), the learning
 rate (SGD with cosine decay), the KD recipe (CE 1 / KD 1, or CE 0.1 / KD
 0.9; KD at T=4 on the logits), and the share of the training data (all,
 or a class-balanced 20%) with its budget (``BUDGETS``: iterations at
-which the student alone reaches about 90% or more). Per cell and seed the
-student alone, KD and StableKD (each of ``--variants``) are trained
-through a real MMEngine Runner on the shipped demo configs with
+which the student alone reaches 90% or more at that input size). Per
+cell and seed the student alone, KD and StableKD (each of ``--variants``)
+are trained through a real MMEngine Runner on the shipped demo configs with
 ``--cfg-options``-style overrides, as ``tools/train.py`` would.
 
 ``--design full`` runs the full cross of the factors (192 cells);
@@ -53,9 +53,12 @@ from heterogeneous_pairs import how_it_ran  # noqa: E402
 
 TRAIN_IMAGES = 1437
 BATCH = 64
-# data share -> training iterations (the student alone reaches ~90% or
-# more there at every width, size and learning rate of the grid)
-BUDGETS = {1.0: 138, 0.2: 60}
+# input side (px) -> data share -> training iterations: where the student
+# alone (w8, lr 0.05, seed 0) reaches 90% or more: 16 px 97.0 / 95.3, 32 px
+# 97.8 / 91.1 (benchmarks/kd_grid.py --check-budgets). 24 px: the vary
+# design's, shorter (the student alone 38-53% on a fifth of the data).
+BUDGETS = {16: {1.0: 138, 0.2: 180}, 24: {1.0: 138, 0.2: 60},
+           32: {1.0: 414, 0.2: 300}}
 FACTORS = dict(
     depth=(34, 18),  # the teacher's; the student is a ResNet-18
     ratio=(1.0, 0.5, 0.25),  # student / teacher base width
@@ -196,10 +199,9 @@ def cell_runs(cell: dict, seeds, variants, teachers: dict) -> list:
     """Every run of a cell: ``(key, config, options)``; key = ``(cell
     name, method, seed)``; the student alone depends on its own factors
     only and is shared between cells (its name says which)."""
-    iters = BUDGETS[cell['data']]
+    iters = BUDGETS[cell['size']][cell['data']]
     common = dict(data_options(cell['size'], cell['data'], iters),
                   **{'optim_wrapper.optimizer.lr': cell['lr']})
-    alone_name = 'w{width}_s{size}_lr{lr}_d{data}'.format(**cell)
     ce, kd = (float(w) for w in cell['recipe'].split('/'))
     t_width = round(cell['width'] / cell['ratio'])
     t_ckpt = teachers[teacher_key(cell['depth'], t_width, cell['size'])]
@@ -212,10 +214,7 @@ def cell_runs(cell: dict, seeds, variants, teachers: dict) -> list:
     runs = []
     for seed in seeds:
         seeded = {'randomness.seed': seed}
-        runs.append(((f'alone_{alone_name}', 'student alone', seed),
-                     CONFIG_FILES['student alone'],
-                     dict(common, **seeded,
-                          **width_options(cell['width'], 'model.'))))
+        runs.append(alone_run(cell, seed))
         name = cell_name(cell)
         runs.append(((name, 'KD', seed), CONFIG_FILES['KD'],
                      dict(distill, **seeded)))
@@ -228,9 +227,46 @@ def cell_runs(cell: dict, seeds, variants, teachers: dict) -> list:
     return runs
 
 
+def alone_run(cell: dict, seed: int) -> tuple:
+    """``(key, config, options)`` of the student alone in ``cell`` (its
+    width, size, learning rate and data share)."""
+    iters = BUDGETS[cell['size']][cell['data']]
+    options = dict(data_options(cell['size'], cell['data'], iters),
+                   **width_options(cell['width'], 'model.'),
+                   **{'optim_wrapper.optimizer.lr': cell['lr'],
+                      'randomness.seed': seed})
+    return ((alone_name(cell), 'student alone', seed),
+            CONFIG_FILES['student alone'], options)
+
+
+def check_budgets(work_dir: str, jobs: int) -> str:
+    """A table: the student alone's top-1 (w8, lr 0.05, seed 0) at every
+    input size's budgets, which should be 90% or more."""
+    cells_ = [dict(width=8, size=size, lr=0.05, data=data)
+              for size in BUDGETS for data in FACTORS['data']]
+    results = run_all([alone_run(c, 0) for c in cells_], work_dir, jobs,
+                      report_only=False)
+    lines = ['| size | data | iterations | student alone top-1 (%) |',
+             '|---:|---:|---:|---:|']
+    for cell in cells_:
+        result = results[alone_run(cell, 0)[0]]
+        lines.append(f'| {cell["size"]} | {cell["data"]:.0%} | '
+                     f'{result["iters"]} | {result["top1"]:.2f} |')
+    return '\n'.join(lines)
+
+
 def cell_name(cell: dict) -> str:
     return ('r{depth}_ratio{ratio:g}_w{width}_s{size}_lr{lr}_'
-            'ce{recipe}_d{data}').format(**cell).replace('/', '-')
+            'ce{recipe}_d{data}_i{iters}').format(
+                **cell, iters=BUDGETS[cell['size']][cell['data']]).replace(
+                    '/', '-')
+
+
+def alone_name(cell: dict) -> str:
+    """The student alone's runs, shared by the cells that differ only in
+    the teacher and the KD recipe."""
+    return 'alone_w{width}_s{size}_lr{lr}_d{data}_i{iters}'.format(
+        **cell, iters=BUDGETS[cell['size']][cell['data']])
 
 
 def run_dir(work_dir: str, key) -> str:
@@ -338,7 +374,7 @@ def summarise(cells_: list, results: dict, variants) -> tuple:
     margins = {m: [] for m in methods[2:]}
     for cell in cells_:
         name = cell_name(cell)
-        alone = 'alone_w{width}_s{size}_lr{lr}_d{data}'.format(**cell)
+        alone = alone_name(cell)
         top1 = {m: [r['top1'] for (n, method, _), r in results.items()
                     if method == m and n == (alone if m == 'student alone'
                                              else name)]
@@ -349,7 +385,7 @@ def summarise(cells_: list, results: dict, variants) -> tuple:
                    statistics.mean(top1['student alone']))
         row = [f'R-{cell["depth"]}', f'{cell["ratio"]:g}', str(cell['width']),
                str(cell['size']), str(cell['lr']), cell['recipe'],
-               f'{cell["data"]:.0%}', str(BUDGETS[cell['data']])]
+               f'{cell["data"]:.0%}', str(BUDGETS[cell['size']][cell['data']])]
         row += [mean_std(top1[m]) for m in methods]
         for m in methods[2:]:
             margin = statistics.mean(top1[m]) - best
@@ -438,14 +474,21 @@ def main():
                         'by default)')
     parser.add_argument('--budgets', type=int, nargs=2, metavar=('ALL',
                                                                  'FIFTH'),
-                        help='iterations on all the data and on 20%% '
-                        f'(default {BUDGETS[1.0]} {BUDGETS[0.2]})')
+                        help='iterations on all the data and on 20%%, at '
+                        'every input size (default: BUDGETS, per size)')
+    parser.add_argument('--check-budgets', action='store_true',
+                        help='train the student alone at every size\'s '
+                        'budgets, print its top-1, and stop')
     parser.add_argument('--jobs', type=int, default=2)
     parser.add_argument('--report-only', action='store_true')
     args = parser.parse_args()
     if args.budgets:
-        BUDGETS.update({1.0: args.budgets[0], 0.2: args.budgets[1]})
+        for budgets in BUDGETS.values():
+            budgets.update({1.0: args.budgets[0], 0.2: args.budgets[1]})
     os.environ.setdefault('OMP_NUM_THREADS', '1')
+    if args.check_budgets:
+        print(check_budgets(args.work_dir, args.jobs))
+        return
     start = time.time()
     chosen = cells(args.design)
     if args.cells is not None:

@@ -161,11 +161,27 @@ def test_kd_grid_reports_every_method_and_the_composition(tmp_path):
         c.split(' (')[0] for c in row[7:11]))
     assert osp.isfile(tmp_path / 'grid_composition.png')
     probe = json.load(open(
-        tmp_path / 'grid' / 'r34_ratio1_w8_s16_lr0.05_ce1-1_d0.2' /
+        tmp_path / 'grid' / 'r34_ratio1_w8_s16_lr0.05_ce1-1_d0.2_i5' /
         'StableKD_mse' / 'seed0' / 'result.json'))['records']
     # one epoch, validated once, at its end: end to end
     assert probe[-1]['groups'] == [[0, 1, 2, 3]]
     assert {'gap_b0', 'gap_b1', 'gap_b2', 'fed_top1'} <= set(probe[-1])
+
+
+def test_kd_grid_checks_every_sizes_budgets(tmp_path):
+    out = subprocess.run(
+        [sys.executable, osp.join(ROOT, 'benchmarks', 'kd_grid.py'),
+         '--check-budgets', '--budgets', '5', '2', '--jobs', '1',
+         '--work-dir', 'grid'], cwd=tmp_path, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr[-4000:]
+    rows = {(r[0], r[1]): r[2:] for r in (
+        [c.strip() for c in line.strip('|').split('|')]
+        for line in out.stdout.splitlines() if line.startswith('| '))
+        if r[0].isdigit()}
+    assert set(rows) == {(s, d) for s in ('16', '24', '32')
+                         for d in ('100%', '20%')}
+    for iters, top1 in rows.values():
+        assert int(iters) > 0 and 0 <= float(top1) <= 100
 
 
 def test_detection_kd_has_a_shipped_config_for_every_method():
