@@ -504,11 +504,17 @@ def main():
                               for k, t in sorted(teachers.items()))
     minutes = None if args.report_only else (time.time() - start) / 60
     png = osp.splitext(args.out)[0] + '_composition.png'
+    given = ', given by --budgets' if args.budgets else ''
+    budgets = '; '.join(f'{size} px: {BUDGETS[size][1.0]} / '
+                        f'{BUDGETS[size][0.2]}'
+                        for size in sorted({c['size'] for c in chosen}))
     report = f'''# StableKD against KD across a grid of settings
 
 {how_it_ran(args.jobs, minutes)}
 
 **Set-up.** {__doc__.split(chr(10) + chr(10))[2]}
+
+Budgets here (iterations on all / a fifth of the data{given}): {budgets}.
 
 Teachers (test top-1 after {args.teacher_epochs} epochs on all the data):
 
