@@ -109,7 +109,27 @@ def test_a_global_pooled_output_is_no_stage():
 def test_the_probe_size_is_read_from_the_training_pipeline(
         scope, path, shape):
     pipeline = get_config(f'{scope}::{path}').train_dataloader.dataset.pipeline
-    assert input_shape_from_pipeline(pipeline) == shape
+    assert input_shape_from_pipeline(pipeline, scope) == shape
+
+
+@pytest.mark.parametrize('transform, scope, shape', [
+    (dict(type='RandomCrop', crop_size=(512, 1024)), 'mmseg', (3, 512, 1024)),
+    (dict(type='RandomCrop', crop_size=(64, 32)), 'mmpretrain', (3, 64, 32)),
+    (dict(type='mmdet.RandomCrop', crop_size=(64, 32)), 'mmpretrain',
+     (3, 32, 64)),
+    (dict(type='RandomCrop', crop_size=(64, 32)), 'mmdet', (3, 32, 64)),
+    (dict(type='CenterCrop', crop_size=(64, 32)), 'mmseg', (3, 32, 64)),
+])
+def test_a_crops_size_pair_is_read_in_its_transforms_order(
+        transform, scope, shape):
+    assert input_shape_from_pipeline([transform], scope) == shape
+
+
+def test_the_seg_probe_size_follows_cityscapes_crop():
+    cfg = get_config(
+        'mmseg::pspnet/pspnet_r18-d8_4xb2-80k_cityscapes-512x1024.py')
+    pipeline = cfg.train_dataloader.dataset.pipeline
+    assert input_shape_from_pipeline(pipeline, 'mmseg') == (3, 512, 1024)
 
 
 def test_the_runner_probes_at_the_pipelines_size(tmp_path):

@@ -17,19 +17,26 @@ _SIZE_KEYS = {
     'ResizeEdge': 'scale',
     'RandomChoiceResize': 'scales',
 }
+# transforms whose size pair is (h, w), in every scope but these
+_HEIGHT_FIRST = {'RandomCrop': {'mmdet'}}  # MMDetection's is (w, h)
 
 
 def input_shape_from_pipeline(
-        pipeline: Sequence[dict]) -> Optional[Tuple[int, int, int]]:
+        pipeline: Sequence[dict],
+        default_scope: Optional[str] = None) -> Optional[Tuple[int, int, int]]:
     """``(3, H, W)`` of the images a data pipeline outputs, from the last
     transform that sets a size (a crop, a resize), or None when none does.
 
     A size given as one number is square; a pair is read as ``(W, H)``, as
-    MMCV's ``Resize`` does (for the probe only the scale matters).
+    MMCV's ``Resize`` and ``CenterCrop`` take it, except the ``(h, w)`` of
+    MMPretrain's and MMSegmentation's ``RandomCrop`` (a transform's scope
+    is its type's prefix, else ``default_scope``).
     """
     shape = None
     for transform in pipeline:
-        kind = str(transform.get('type', '')).rpartition('.')[2]
+        scope, _, kind = str(transform.get('type', '')).rpartition('.')
+        height_first = kind in _HEIGHT_FIRST and (
+            scope or default_scope) not in _HEIGHT_FIRST[kind]
         size = transform.get(_SIZE_KEYS.get(kind, ''))
         if isinstance(size, list) and size and isinstance(
                 size[0], (list, tuple)):  # choices: take the first
@@ -38,7 +45,7 @@ def input_shape_from_pipeline(
             shape = (3, size, size)
         elif isinstance(size, (list, tuple)) and len(size) == 2 and all(
                 isinstance(v, int) for v in size):
-            shape = (3, size[1], size[0])
+            shape = (3, *size) if height_first else (3, size[1], size[0])
     return shape
 
 
@@ -71,6 +78,7 @@ def fill_probe_input_shape(cfg) -> None:
     while 'pipeline' not in dataset and isinstance(
             dataset.get('dataset'), dict):  # dataset wrappers
         dataset = dataset['dataset']
-    shape = input_shape_from_pipeline(dataset.get('pipeline') or [])
+    shape = input_shape_from_pipeline(dataset.get('pipeline') or [],
+                                      cfg.get('default_scope'))
     if shape is not None:
         model['probe_input_shape'] = shape
