@@ -195,7 +195,10 @@ def _levels(model, input_shape, fed: bool, into_sequential: bool):
     if not by_stride:
         return [], []
     if len(by_stride) == 1:  # a single stride: cut by depth
-        return [(s, [p for p in ps if feedable(p)])
+        # into shares of all its layers: a list's last item is never a
+        # boundary, but counts where only code reads it (BEiT's pooled
+        # tokens)
+        return [(s, [p for p in ps if feedable(p) or p in _last_items(ps)])
                 for s, ps in by_stride.items()], []
     strides = sorted(by_stride)[-MAX_LEVELS:]
     if not dense:
@@ -241,6 +244,11 @@ def _usable(levels) -> int:
     if len(items) == 1 and isinstance(items[0][1], list):
         return len(_by_depth(items[0][1], PLAIN_BLOCKS - 1))
     return len(items)
+
+
+def _last_items(paths: Sequence[str]) -> List[str]:
+    """The last of ``paths`` in each module (e.g. a ViT's last layer)."""
+    return list({p.rpartition('.')[0]: p for p in paths}.values())
 
 
 def _has_plain_sequential(module: nn.Module) -> bool:
