@@ -158,10 +158,13 @@ def _levels(model, input_shape, fed: bool, into_sequential: bool):
     single = [p for p in paths if _positions(traced.outputs[p]) == 1]
     if single:  # a stage, or a pooled vector? Only a stage grows with the
         larger = (input_shape[0], *(2 * s for s in input_shape[1:]))
-        outputs = trace(model, {p: candidates[p] for p in single},
-                        larger).outputs
-        for p in single:
-            if _positions(outputs[p]) == 1:
+        try:
+            outputs = trace(model, {p: candidates[p] for p in single},
+                            larger).outputs
+        except RuntimeError:  # a network of one input size (LeNet's
+            outputs = {}  # classifier takes 1x1 maps): none is shown to
+        for p in single:  # grow
+            if p not in outputs or _positions(outputs[p]) == 1:
                 layouts[p] = None
     receivers = traced.receivers(paths)
     received = {j for c in receivers.values() for j in c.boundaries}
