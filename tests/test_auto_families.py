@@ -19,33 +19,141 @@ from mmpretrain.structures import DataSample
 sys.path.insert(0, __file__.rpartition('/')[0])
 from conftest import build_model, detection_batch  # noqa: E402
 
-# family -> (scope, config, input size, overrides of the model)
+# a ViT of 4 layers, 64 wide (the upstream ones take minutes at 224 px)
+SMALL_VIT = dict(_delete_=True, embed_dims=64, num_layers=4, num_heads=2,
+                 feedforward_channels=128)
+# family -> (scope, config, input size or shape, overrides of the model)
 FAMILIES = {
+    # BEiTViT (BEiT v2's classifier config builds the same); its last
+    # layer's tokens are pooled by code, not read by a module
+    'BEiT': ('mmpretrain', 'beit/benchmarks/beit-base-p16_8xb64_in1k.py', 32,
+             dict(backbone=dict(arch=SMALL_VIT, img_size=32, patch_size=4),
+                  head=dict(in_channels=64))),
     'CSPNet': ('mmpretrain', 'cspnet/cspresnet50_8xb32_in1k.py', 32, {}),
     'ConvMixer': ('mmpretrain', 'convmixer/convmixer-768-32_10xb64_in1k.py',
                   32, {}),
+    'ConvNeXtV2': ('mmpretrain', 'convnext_v2/convnext-v2-atto_32xb32_in1k.py',
+                   32, {}),
+    # its 7x7 windows need 224 px: 2x2 ones at 64
+    'DaViT': ('mmpretrain', 'davit/davit-tiny_4xb256_in1k.py', 64,
+              dict(backbone=dict(window_size=2))),
+    'DeiT3': ('mmpretrain', 'deit3/deit3-small-p16_64xb64_in1k.py', 32,
+              dict(backbone=dict(arch=SMALL_VIT, img_size=32, patch_size=4),
+                   head=dict(in_channels=64))),
     'DenseNet': ('mmpretrain', 'densenet/densenet121_4xb256_in1k.py', 32, {}),
+    'EdgeNeXt': ('mmpretrain', 'edgenext/edgenext-xxsmall_8xb256_in1k.py', 32,
+                 {}),
+    # its last stage's attention is built for 7x7 maps (224 px); its
+    # distillation head refuses to train, as LeViT's
+    'EfficientFormer': ('mmpretrain',
+                        'efficientformer/efficientformer-l1_8xb128_in1k.py',
+                        224, dict(head=dict(distillation=False))),
     'EfficientNet': ('mmpretrain',
                      'efficientnet/efficientnet-b0_8xb32_in1k.py', 32, {}),
+    'EfficientNetV2': ('mmpretrain',
+                       'efficientnet_v2/efficientnetv2-b0_8xb32_in1k.py', 32,
+                       {}),
+    # its rotary position embedding is built for img_size
+    'EVA02': ('mmpretrain', 'eva02/eva02-tiny-p14_in1k.py', 28,
+              dict(backbone=dict(img_size=28))),
+    # its early stages hold each token's 4x4 inner patches (5-d tensors):
+    # cut by depth in its main stage
+    'HiViT': ('mmpretrain', 'hivit/hivit-tiny-p16_16xb64_in1k.py', 64,
+              dict(backbone=dict(img_size=64))),
+    'HorNet': ('mmpretrain', 'hornet/hornet-tiny_8xb128_in1k.py', 32, {}),
     'HRNet': ('mmpretrain', 'hrnet/hrnet-w18_4xb32_in1k.py', 32, {}),
+    # unpadded convolutions: 75 px is the smallest input it takes
+    'InceptionV3': ('mmpretrain', 'inception_v3/inception-v3_8xb32_in1k.py',
+                    75, {}),
+    # one input size: its classifier takes the 1x1 maps of 32 px MNIST
+    'LeNet': ('mmpretrain', 'lenet/lenet5_mnist.py', (1, 32, 32), {}),
     # LeViT's distillation head refuses to train (upstream trains it as
     # DeiT does, with its own distiller)
     'LeViT': ('mmpretrain', 'levit/levit-128s_8xb256_in1k.py', 224,
               dict(head=dict(distillation=False))),
+    'MLP-Mixer': ('mmpretrain', 'mlp_mixer/mlp-mixer-base-p16_64xb64_in1k.py',
+                  32, dict(backbone=dict(
+                      arch=dict(_delete_=True, embed_dims=64, num_layers=4,
+                                tokens_mlp_dims=32, channels_mlp_dims=128),
+                      img_size=32, patch_size=4), head=dict(in_channels=64))),
+    'MobileNetV2': ('mmpretrain', 'mobilenet_v2/mobilenet-v2_8xb32_in1k.py',
+                    32, {}),
+    'MobileNetV3': ('mmpretrain', 'mobilenet_v3/mobilenet-v3-small-050_'
+                    '8xb128_in1k.py', 32, {}),
+    'MobileOne': ('mmpretrain', 'mobileone/mobileone-s0_8xb32_in1k.py', 32,
+                  {}),
     'MobileViT': ('mmpretrain', 'mobilevit/mobilevit-xxsmall_8xb128_in1k.py',
                   64, {}),
+    'MViTv2': ('mmpretrain', 'mvit/mvitv2-tiny_8xb256_in1k.py', 64, {}),
     'PoolFormer': ('mmpretrain', 'poolformer/poolformer-s12_32xb128_in1k.py',
                    32, {}),
     'RegNet': ('mmpretrain', 'regnet/regnetx-400mf_8xb128_in1k.py', 32, {}),
     'RepVGG': ('mmpretrain', 'repvgg/repvgg-A0_8xb32_in1k.py', 32, {}),
+    # the 31B config imports a module in its base, which mmengine refuses:
+    # XL's kernels, 1-2 blocks per stage, 32 to 256 wide
+    'RepLKNet': ('mmpretrain', 'replknet/replknet-XL_32xb64_in1k-320px.py',
+                 32, dict(backbone=dict(arch=dict(
+                     _delete_=True, large_kernel_sizes=[27, 27, 27, 13],
+                     layers=[1, 1, 2, 1], channels=[32, 64, 128, 256],
+                     small_kernel=None, dw_ratio=1.5)),
+                     head=dict(in_channels=256))),
+    # its global perceptrons are built for img_size (224 px: 25 s)
+    'RepMLP': ('mmpretrain', 'repmlp/repmlp-base_8xb64_in1k.py', 64,
+               dict(backbone=dict(img_size=64))),
+    'Res2Net': ('mmpretrain', 'res2net/res2net50-w14-s8_8xb32_in1k.py', 32,
+                {}),
+    'ResNeSt': ('mmpretrain', 'resnest/resnest50_32xb64_in1k.py', 32, {}),
+    'ResNeXt': ('mmpretrain', 'resnext/resnext50-32x4d_8xb32_in1k.py', 32,
+                {}),
+    # in training its layers run inside one autograd Function that frees
+    # their outputs (RevBackProp): the feature losses would train nothing.
+    # no_custom_backward runs them as plain modules
+    'RevViT': ('mmpretrain', 'revvit/revvit-small_8xb256_in1k.py', 32,
+               dict(backbone=dict(arch=SMALL_VIT, img_size=32, patch_size=4,
+                                  no_custom_backward=True),
+                    head=dict(in_channels=128))),  # its two streams
+    'RIFormer': ('mmpretrain', 'riformer/riformer-s12_8xb128_in1k.py', 32,
+                 {}),
+    'SEResNet': ('mmpretrain', 'seresnet/seresnet50_8xb32_in1k.py', 32, {}),
+    'ShuffleNetV1': ('mmpretrain', 'shufflenet_v1/shufflenet-v1-1x_16xb64_'
+                     'in1k.py', 32, {}),
     'ShuffleNetV2': ('mmpretrain', 'shufflenet_v2/shufflenet-v2-1x_16xb64_'
                      'in1k.py', 32, {}),
+    # its windows and relative positions are built for img_size
+    'SwinV2': ('mmpretrain', 'swin_transformer_v2/swinv2-tiny-w8_16xb64_'
+               'in1k-256px.py', 64,
+               dict(backbone=dict(img_size=64, window_size=[2, 2, 2, 2]))),
+    # three soft splits (stride 16): 4x4 tokens at 64 px
+    'T2T-ViT': ('mmpretrain', 't2t_vit/t2t-vit-t-14_8xb64_in1k.py', 64,
+                dict(backbone=dict(img_size=64, num_layers=4))),
+    'TinyViT': ('mmpretrain', 'tinyvit/tinyvit-5m_8xb256_in1k.py', 64,
+                dict(backbone=dict(img_size=(64, 64),
+                                   window_size=[2, 2, 4, 2]))),
+    'Twins': ('mmpretrain', 'twins/twins-pcpvt-small_8xb128_in1k.py', 32, {}),
     'VAN': ('mmpretrain', 'van/van-tiny_8xb128_in1k.py', 32, {}),
     'VGG': ('mmpretrain', 'vgg/vgg11bn_8xb32_in1k.py', 224, {}),
+    # its position embedding is built for 224 px
+    'ViG': ('mmpretrain', 'vig/pvig-tiny_8xb128_in1k.py', 224, {}),
+    'WRN': ('mmpretrain', 'wrn/wide-resnet50_8xb32_in1k.py', 32, {}),
     'Xcit': ('mmpretrain', 'xcit/xcit-nano-12-p16_8xb128_in1k.py', 224, {}),
+    'det: CSPDarknet YOLOX': ('mmdet', 'yolox/yolox_tiny_8xb8-300e_coco.py',
+                              64, {}),
+    'det: CSPNeXt RTMDet': ('mmdet', 'rtmdet/rtmdet_tiny_8xb32-300e_coco.py',
+                            64, {}),
+    'det: Darknet53 YOLOv3': ('mmdet', 'yolo/yolov3_d53_8xb8-320-273e_coco.py',
+                              64, {}),
+    'det: EfficientNet RetinaNet': (
+        'mmdet', 'efficientnet/retinanet_effb3_fpn_8xb4-crop896-1x_coco.py',
+        64, {}),
+    'det: MobileNetV2 SSDLite': (
+        'mmdet', 'ssd/ssdlite_mobilenetv2-scratch_8xb24-600e_coco.py', 64, {}),
     'det: RegNet Faster R-CNN': (
         'mmdet', 'regnet/faster-rcnn_regnetx-400MF_fpn_ms-3x_coco.py', 64,
         {}),
+    # the zoo has Res2Net-101 only; 50 layers build the same stages
+    'det: Res2Net Faster R-CNN': (
+        'mmdet', 'res2net/faster-rcnn_res2net-101_fpn_2x_coco.py', 64,
+        dict(backbone=dict(depth=50))),
 }
 # TridentNet: its layer3 runs three branches in training, one in eval
 # mode; auto stops before it. Only its plan is tested: a step with random
@@ -62,6 +170,12 @@ CANNOT_BE_STUDENTS = {
     'det: ConvNeXt Mask R-CNN': (
         'mmdet', 'convnext/mask-rcnn_convnext-t-p4-w7_fpn_amp-ms-crop-3x_'
         'coco.py', 64, 'passes the tensor each is made from on'),
+    'det: DetectoRS Cascade R-CNN': (
+        'mmdet', 'detectors/cascade-rcnn_r50-rfp_1x_coco.py', 64,
+        'in its own forward code'),
+    'det: Hourglass CornerNet': (
+        'mmdet', 'cornernet/cornernet_hourglass104_8xb6-210e-mstest_coco.py',
+        64, 'passes the tensor each is made from on'),
     'TNT': ('mmpretrain', 'tnt/tnt-s-p16_16xb64_in1k.py', 224,
             'pass several tensors on'),
 }
@@ -77,17 +191,22 @@ def _build(scope, config, size, overrides):
         # a random teacher's features may shrink to almost no variance,
         # which the default relative loss divides by: compare directions
         feat_loss=dict(type='FeatureMSELoss', normalize=True),
-        probe_input_shape=(3, size, size))
+        probe_input_shape=_shape(size))
     return build_model(Config(dict(
         default_scope=scope, model=model,
         data_preprocessor=upstream.get('data_preprocessor')))).train()
+
+
+def _shape(size) -> tuple:
+    """A family's input: a size, or a shape (LeNet's one channel)."""
+    return size if isinstance(size, tuple) else (3, size, size)
 
 
 def _batch(model, scope, size):
     if scope == 'mmdet':
         return detection_batch(size=size, masks=model.student.with_mask)
     torch.manual_seed(0)
-    data = dict(inputs=list(torch.randint(0, 256, (2, 3, size, size),
+    data = dict(inputs=list(torch.randint(0, 256, (2, *_shape(size)),
                                           dtype=torch.uint8)),
                 data_samples=[DataSample().set_gt_label(i) for i in (0, 1)])
     data = model.data_preprocessor(data, True)
