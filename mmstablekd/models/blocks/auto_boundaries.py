@@ -41,7 +41,7 @@ from .module_paths import get_module
 from .nested import iter_tensors
 from .probe import trace
 from .segmentation import is_segmentor
-from .train_mode import changed_in_training
+from .train_mode import changed_in_training, consequence
 
 MAX_LEVELS = 4  # stages of a hierarchical backbone
 PLAIN_BLOCKS = 4  # blocks of a pair of plain (single-stride) networks
@@ -90,11 +90,11 @@ def _before_training_changes(student: nn.Module, chosen: dict,
             student) and student.with_neck:
         raise ValueError(
             f'boundaries=auto cannot cut the student '
-            f'({type(student.backbone).__name__}) at its stages: {why}, so '
-            f"a block fed the teacher's feature there would keep part of "
-            f"the student's own. It can be the teacher of a block-wise "
-            f'pair; as a student, give boundaries before that module '
-            f'explicitly, or distil it end to end (KD, configs/kd/).')
+            f'({type(student.backbone).__name__}) at its stages: {why}, '
+            f'{consequence(changed[paths[first]])}. It can be the teacher '
+            f'of a block-wise pair; as a student, give boundaries before '
+            f'that module explicitly, or distil it end to end (KD, '
+            f'configs/kd/).')
     print_log(
         f'boundaries=auto stops before {paths[first]}: {why}.',
         logger='current', level=logging.WARNING)

@@ -23,7 +23,7 @@ from .layouts import FeatureLayout, detect_layout
 from .module_paths import get_module, is_ancestor
 from .nested import iter_tensors
 from .segmentation import run_heads
-from .train_mode import changed_in_training
+from .train_mode import changed_in_training, consequence
 
 
 @dataclass
@@ -279,8 +279,7 @@ def _check_same_in_training(model, watched, input_shape, role):
         path, how = next(iter(changed.items()))
         raise ValueError(
             f'{role} boundary {path!r} returns {how} (e.g. TridentNet\'s '
-            f'branches), so a block fed the teacher\'s feature there would '
-            f"keep part of the {role}'s own: end the blocks before that "
+            f'branches), {consequence(how)}: end the blocks before that '
             f"module (boundaries='auto' does).")
 
 

@@ -4,7 +4,10 @@ A plan is probed in eval mode, but a student block is fed in training. Where
 a module returns other tensors in training than in eval mode (TridentNet's
 ``layer3`` runs three branches while training and one in eval mode), a
 block fed the teacher's feature there would get one branch of the
-teacher's and keep the others of the student's own.
+teacher's and keep the others of the student's own. Where a trained module's
+output carries no gradient in training (RevViT's layers run inside one
+autograd Function, ``RevBackProp``, that frees their outputs), a feature
+loss there would train nothing.
 """
 from typing import Any, Dict, List, Tuple
 
@@ -14,6 +17,7 @@ from torch import nn
 from .nested import iter_tensors
 
 BATCH = 2  # batch norm in training needs more than one value per channel
+NO_GRADIENT = 'without a gradient'
 
 
 def changed_in_training(model: nn.Module, watched: Dict[str, nn.Module],
@@ -21,14 +25,15 @@ def changed_in_training(model: nn.Module, watched: Dict[str, nn.Module],
     """The ``watched`` modules (by path) whose outputs differ in training.
 
     Runs ``model.extract_feat`` on one random ``(2, *input_shape)`` batch in
-    eval mode and once in training, without gradients, leaving the model's
+    eval mode without gradients and once in training, leaving the model's
     buffers (batch-norm statistics), its mode and the random state as they
     were.
 
     Returns:
         dict[str, str]: path -> ``'<eval structure> in eval mode but
         <training structure> in training'``, e.g. ``'1 tensor (2, 64, 4, 4)
-        ...'``; modules that return the same shapes are not listed.
+        ...'``, or ``'... without a gradient in training'``; modules that
+        return the same shapes, with gradients, are not listed.
     """
     buffers = {name: b.clone() for name, b in model.named_buffers()}
     was_training = model.training
@@ -55,15 +60,21 @@ def _output_shapes(model, watched, image, training) -> Dict[str, List]:
     def record(path):
 
         def hook(module, args, output):
-            shapes.setdefault(path, [tuple(t.shape)
-                                     for t in iter_tensors(output)])
+            tensors = list(iter_tensors(output))
+            found = [tuple(t.shape) for t in tensors]
+            if training and any(p.requires_grad
+                                for p in module.parameters()) and not any(
+                                    t.requires_grad for t in tensors):
+                found.append(NO_GRADIENT)
+            shapes.setdefault(path, found)
 
         return hook
 
     handles = [m.register_forward_hook(record(p)) for p, m in watched.items()]
     try:
         model.train(training)
-        model.extract_feat(image)
+        with torch.set_grad_enabled(training):
+            model.extract_feat(image)
     finally:
         for handle in handles:
             handle.remove()
@@ -73,5 +84,18 @@ def _output_shapes(model, watched, image, training) -> Dict[str, List]:
 def _describe(shapes: Any) -> str:
     if shapes is None:
         return 'nothing'
-    listed = ', '.join(str(s) for s in shapes)
-    return f'{len(shapes)} tensor{"s" * (len(shapes) != 1)} {listed}'
+    sizes = [s for s in shapes if s != NO_GRADIENT]
+    listed = ', '.join(str(s) for s in sizes)
+    return (f'{len(sizes)} tensor{"s" * (len(sizes) != 1)} {listed}' +
+            f' {NO_GRADIENT}' * (NO_GRADIENT in shapes))
+
+
+def consequence(how: str) -> str:
+    """What a block fed or ending where the output changes as ``how``
+    (:func:`changed_in_training`) would do."""
+    if NO_GRADIENT in how:
+        return ('so a feature loss there would train nothing (made under '
+                'no_grad or inside an autograd Function: build RevViT '
+                'with no_custom_backward=True)')
+    return ("so a block fed the teacher's feature there would keep part "
+            "of the student's own")
