@@ -106,8 +106,8 @@ FAMILIES = {
     'ResNeXt': ('mmpretrain', 'resnext/resnext50-32x4d_8xb32_in1k.py', 32,
                 {}),
     # in training its layers run inside one autograd Function that frees
-    # their outputs (RevBackProp): the feature losses would train nothing.
-    # no_custom_backward runs them as plain modules
+    # their outputs (RevBackProp), refused below: no_custom_backward runs
+    # them as modules
     'RevViT': ('mmpretrain', 'revvit/revvit-small_8xb256_in1k.py', 32,
                dict(backbone=dict(arch=SMALL_VIT, img_size=32, patch_size=4,
                                   no_custom_backward=True),
@@ -159,24 +159,30 @@ FAMILIES = {
 # mode; auto stops before it. Only its plan is tested: a step with random
 # weights gave a NaN RPN loss in some runs after other families (open)
 TRIDENT = ('mmdet', 'tridentnet/tridentnet_r50-caffe_1x_coco.py', 64, {})
-# family -> (scope, config, input size, what the error must say)
+# family -> (scope, config, input size, overrides, what the error must
+# say)
 CANNOT_BE_STUDENTS = {
     'det: PVT RetinaNet': ('mmdet', 'pvt/retinanet_pvt-t_fpn_1x_coco.py', 64,
-                           'in its own forward code'),
+                           {}, 'in its own forward code'),
     'det: Swin RetinaNet': ('mmdet', 'swin/retinanet_swin-t-p4-w7_fpn_1x_'
-                            'coco.py', 64, 'in its own forward code'),
+                            'coco.py', 64, {}, 'in its own forward code'),
     'det: HRNet Faster R-CNN': ('mmdet', 'hrnet/faster-rcnn_hrnetv2p-w18-1x_'
-                                'coco.py', 64, 'called once per branch'),
+                                'coco.py', 64, {}, 'called once per branch'),
     'det: ConvNeXt Mask R-CNN': (
         'mmdet', 'convnext/mask-rcnn_convnext-t-p4-w7_fpn_amp-ms-crop-3x_'
-        'coco.py', 64, 'passes the tensor each is made from on'),
+        'coco.py', 64, {}, 'passes the tensor each is made from on'),
     'det: DetectoRS Cascade R-CNN': (
-        'mmdet', 'detectors/cascade-rcnn_r50-rfp_1x_coco.py', 64,
+        'mmdet', 'detectors/cascade-rcnn_r50-rfp_1x_coco.py', 64, {},
         'in its own forward code'),
     'det: Hourglass CornerNet': (
         'mmdet', 'cornernet/cornernet_hourglass104_8xb6-210e-mstest_coco.py',
-        64, 'passes the tensor each is made from on'),
-    'TNT': ('mmpretrain', 'tnt/tnt-s-p16_16xb64_in1k.py', 224,
+        64, {}, 'passes the tensor each is made from on'),
+    # as upstream trains it, with its custom backward (RevBackProp)
+    'RevViT': ('mmpretrain', 'revvit/revvit-small_8xb256_in1k.py', 32,
+               dict(backbone=dict(arch=SMALL_VIT, img_size=32, patch_size=4),
+                    head=dict(in_channels=128)),
+               'build RevViT with no_custom_backward=True'),
+    'TNT': ('mmpretrain', 'tnt/tnt-s-p16_16xb64_in1k.py', 224, {},
             'pass several tensors on'),
 }
 
@@ -246,9 +252,9 @@ def test_auto_cuts_the_family_and_both_steps_train(family):
 
 @pytest.mark.parametrize('family', list(CANNOT_BE_STUDENTS))
 def test_a_family_that_cannot_be_a_student_says_why_and_what_instead(family):
-    scope, config, size, reason = CANNOT_BE_STUDENTS[family]
+    scope, config, size, overrides, reason = CANNOT_BE_STUDENTS[family]
     with pytest.raises(ValueError) as err:
-        _build(scope, config, size, {})
+        _build(scope, config, size, overrides)
     assert reason in str(err.value)
     assert 'can be the teacher' in str(err.value)
     assert 'end to end (KD, configs/kd/)' in str(err.value)
@@ -310,17 +316,19 @@ def page() -> str:
         rows.append(f'| {family} | `{scope}::{config}`{changed} | {size} | '
                     f'{plan} | {result} | {reason} |')
     refused = []
-    for family, (scope, config, size, _) in CANNOT_BE_STUDENTS.items():
+    for family, (scope, config, size, overrides,
+                 _) in CANNOT_BE_STUDENTS.items():
+        changed = f' with `{overrides}`' if overrides else ''
         try:
-            _build(scope, config, size, {})
+            _build(scope, config, size, overrides)
             reason, message = 'UNEXPECTED: builds', ''
         except ValueError as err:
             message = str(err)
             reason = message.split(': ', 1)[-1]
             for end in (', and a boundary', '. It can be the teacher'):
                 reason = reason.split(end)[0]
-        rows.append(f'| {family} | `{scope}::{config}` | {size} | - | '
-                    f'refused as a student | {reason} |')
+        rows.append(f'| {family} | `{scope}::{config}`{changed} | {size} | '
+                    f'- | refused as a student | {reason} |')
         refused.append(f'- **{family}**: {message}')
     return '\n'.join([
         '# `boundaries=\'auto\'` on the upstream zoo families', '',
