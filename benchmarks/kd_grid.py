@@ -90,6 +90,20 @@ VARIANTS = {
     # the shipped config: MSE relative to the teacher's variance, weight 30;
     # ChannelSelection where the widths differ
     'default': {},
+    # ... decomposed 10%, half-merged 10% (end to end from 20%)
+    'short': {'recomposition.half.begin': 0.1,
+              'recomposition.merged.begin': 0.2},
+    # ... the learning rate warmed up linearly over the first 20 iterations
+    # (from 1%), then the cosine decay
+    'warmup': {'param_scheduler': [
+        dict(type='LinearLR', start_factor=0.01, by_epoch=False, begin=0,
+             end=20),
+        dict(type='CosineAnnealingLR', by_epoch=True, eta_min=0.0)]},
+    # ... a warm-up at every regrouping: a triangular cycle per stage
+    # (peak 1x, floor 1%, halving)
+    'cycles': {'param_scheduler': dict(
+        _delete_=True, type='mmstablekd.StageCyclicLR', peak_ratio=1.0,
+        floor_ratio=0.01, decay=0.5, by_epoch=False)},
     # ... with PCAProjection where the widths differ
     'pca': {'model.alignment': dict(type='PCAProjection')},
     'pca-rel10': dict(_relative(10.0),
