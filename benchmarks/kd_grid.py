@@ -54,9 +54,9 @@ from heterogeneous_pairs import how_it_ran  # noqa: E402
 TRAIN_IMAGES = 1437
 BATCH = 64
 # input side (px) -> data share -> training iterations: where the student
-# alone (w8, lr 0.05, seed 0) reaches 90% or more: 16 px 97.0 / 95.3, 32 px
+# alone (w8, lr 0.05, seed 0) reaches 90% or more: 16 px 93.1 / 95.3, 32 px
 # 97.8 / 91.1 (benchmarks/kd_grid.py --check-budgets). 24 px: the vary
-# design's, shorter (the student alone 38-53% on a fifth of the data).
+# design's, shorter (the student alone 69.4 / 38.3).
 BUDGETS = {16: {1.0: 138, 0.2: 180}, 24: {1.0: 138, 0.2: 60},
            32: {1.0: 414, 0.2: 300}}
 FACTORS = dict(
