@@ -209,12 +209,16 @@ def cells(design: str) -> list:
     return chosen
 
 
+def budget(cell: dict) -> int:
+    """Training iterations of ``cell`` (its input size and data share)."""
+    return BUDGETS[cell['size']][cell['data']]
+
+
 def cell_runs(cell: dict, seeds, variants, teachers: dict) -> list:
     """Every run of a cell: ``(key, config, options)``; key = ``(cell
     name, method, seed)``; the student alone depends on its own factors
     only and is shared between cells (its name says which)."""
-    iters = BUDGETS[cell['size']][cell['data']]
-    common = dict(data_options(cell['size'], cell['data'], iters),
+    common = dict(data_options(cell['size'], cell['data'], budget(cell)),
                   **{'optim_wrapper.optimizer.lr': cell['lr']})
     ce, kd = (float(w) for w in cell['recipe'].split('/'))
     t_width = round(cell['width'] / cell['ratio'])
@@ -244,8 +248,7 @@ def cell_runs(cell: dict, seeds, variants, teachers: dict) -> list:
 def alone_run(cell: dict, seed: int) -> tuple:
     """``(key, config, options)`` of the student alone in ``cell`` (its
     width, size, learning rate and data share)."""
-    iters = BUDGETS[cell['size']][cell['data']]
-    options = dict(data_options(cell['size'], cell['data'], iters),
+    options = dict(data_options(cell['size'], cell['data'], budget(cell)),
                    **width_options(cell['width'], 'model.'),
                    **{'optim_wrapper.optimizer.lr': cell['lr'],
                       'randomness.seed': seed})
@@ -272,15 +275,14 @@ def check_budgets(work_dir: str, jobs: int) -> str:
 def cell_name(cell: dict) -> str:
     return ('r{depth}_ratio{ratio:g}_w{width}_s{size}_lr{lr}_'
             'ce{recipe}_d{data}_i{iters}').format(
-                **cell, iters=BUDGETS[cell['size']][cell['data']]).replace(
-                    '/', '-')
+                **cell, iters=budget(cell)).replace('/', '-')
 
 
 def alone_name(cell: dict) -> str:
     """The student alone's runs, shared by the cells that differ only in
     the teacher and the KD recipe."""
     return 'alone_w{width}_s{size}_lr{lr}_d{data}_i{iters}'.format(
-        **cell, iters=BUDGETS[cell['size']][cell['data']])
+        **cell, iters=budget(cell))
 
 
 def run_dir(work_dir: str, key) -> str:
@@ -399,7 +401,7 @@ def summarise(cells_: list, results: dict, variants) -> tuple:
                    statistics.mean(top1['student alone']))
         row = [f'R-{cell["depth"]}', f'{cell["ratio"]:g}', str(cell['width']),
                str(cell['size']), str(cell['lr']), cell['recipe'],
-               f'{cell["data"]:.0%}', str(BUDGETS[cell['size']][cell['data']])]
+               f'{cell["data"]:.0%}', str(budget(cell))]
         row += [mean_std(top1[m]) for m in methods]
         for m in methods[2:]:
             margin = statistics.mean(top1[m]) - best
