@@ -188,6 +188,9 @@ CANNOT_BE_STUDENTS = {
                'build RevViT with no_custom_backward=True'),
     'TNT': ('mmpretrain', 'tnt/tnt-s-p16_16xb64_in1k.py', 224, {},
             'pass several tensors on'),
+    # fed only in its stem: its stages pass both branches on
+    'Conformer': ('mmpretrain', 'conformer/conformer-tiny-p16_8xb128_in1k.py',
+                  64, {}, 'only in its stem'),
 }
 
 
@@ -262,6 +265,30 @@ def test_a_family_that_cannot_be_a_student_says_why_and_what_instead(family):
     assert reason in str(err.value)
     assert 'can be the teacher' in str(err.value)
     assert 'end to end (KD, configs/kd/)' in str(err.value)
+
+
+def test_a_student_refused_in_its_stem_teaches_at_its_stages():
+    # Conformer as the teacher of a ResNet: read at its stages, whose
+    # strides (4, 8, 16) match the student's layer1-3
+    student = 'mmpretrain::resnet/resnet18_8xb32_in1k.py'
+    teacher = 'mmpretrain::' + CANNOT_BE_STUDENTS['Conformer'][1]
+    torch.manual_seed(0)
+    model = build_model(Config(dict(default_scope='mmpretrain', model=dict(
+        type='mmstablekd.StableKD', student=dict(cfg_path=student),
+        teacher=dict(cfg_path=teacher), boundaries='auto',
+        alignment=dict(type='PCAProjection'),
+        feat_loss=dict(type='FeatureMSELoss', normalize=True),
+        probe_input_shape=(3, 64, 64)),
+        data_preprocessor=get_config(student).get('data_preprocessor'))))
+    model.train()
+    assert model.student_plan.boundaries == [
+        'backbone.layer1', 'backbone.layer2', 'backbone.layer3']
+    assert model.teacher_plan.boundaries == [
+        'backbone.conv_trans_4', 'backbone.conv_trans_8',
+        'backbone.conv_trans_11']
+    batch = _batch(model, 'mmpretrain', 64)
+    keys = _step(model, batch, [[j] for j in range(4)])
+    assert {'loss_feat_b0', 'loss_feat_b1', 'loss_feat_b2'} <= keys
 
 
 def test_no_block_is_fed_where_the_output_changes_in_training(monkeypatch):

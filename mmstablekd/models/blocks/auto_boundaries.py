@@ -20,7 +20,9 @@ the levels before the last four are their stems.
   its layers, as many blocks as the other network has (4 when both are
   plain).
 
-The two networks' levels are paired from the deepest up. A student's plan
+The two networks' levels are paired from the deepest up. A student that
+could be fed only in its stem (Conformer: its stages pass two branches on)
+is refused. A student's plan
 stops before the first boundary whose output changes in training
 (TridentNet's branches, :mod:`.train_mode`), the teacher's at the same pair.
 """
@@ -59,6 +61,8 @@ def auto_boundaries(student: nn.Module, teacher: nn.Module,
         'teacher': stride_levels(teacher, input_shape, fed=False)
     }
     plain = {role: len(found) == 1 for role, found in levels.items()}
+    if not plain['student']:
+        _refuse_a_stem_only_student(student, levels['student'], input_shape)
     hierarchical = [len(levels[r]) for r in levels if not plain[r]]
     count = min(hierarchical) if hierarchical else PLAIN_BLOCKS - 1
     chosen = {}
@@ -99,6 +103,30 @@ def _before_training_changes(student: nn.Module, chosen: dict,
         f'boundaries=auto stops before {paths[first]}: {why}.',
         logger='current', level=logging.WARNING)
     return {role: found[:first] for role, found in chosen.items()}
+
+
+def _refuse_a_stem_only_student(student: nn.Module, fed: list,
+                                input_shape) -> None:
+    """Refuse a student fed only in its stem: its stages (read as a
+    teacher's would be) all follow the modules it could be fed at, e.g.
+    Conformer, whose stages pass a CNN and a transformer branch on."""
+    if len(fed) >= MAX_LEVELS - 1:  # a full plan: no second trace
+        return
+    read = stride_levels(student, input_shape, fed=False)
+    if len(read) <= len(fed) or {p for _, p in fed} & {p for _, p in read}:
+        return
+    if max(s for s, _ in fed) > min(s for s, _ in read):
+        return
+    raise ValueError(
+        f'boundaries=auto can cut the student '
+        f'({type(student.backbone).__name__}) only in its stem '
+        f'({[p for _, p in fed]}): its stages ({[p for _, p in read]}) '
+        f'pass several tensors on (as Conformer\'s CNN and transformer '
+        f'branches do), and a block is fed one tensor, so every stage would '
+        f'be in the last block. It can be the teacher of a block-wise pair; '
+        f'as a student, give boundaries in its stem explicitly, as '
+        f'dict(student=[...], teacher=[...]) at the same strides, or '
+        f'distil it end to end (KD, configs/kd/).')
 
 
 def _no_stage(model: nn.Module, role: str, input_shape) -> str:
