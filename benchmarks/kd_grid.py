@@ -59,6 +59,9 @@ BATCH = 64
 # design's, shorter (the student alone 69.4 / 38.3).
 BUDGETS = {16: {1.0: 138, 0.2: 180}, 24: {1.0: 138, 0.2: 60},
            32: {1.0: 414, 0.2: 300}}
+# DigitsDataset's corruption (--clutter, --noise): a harder set, on which
+# KD does not reach the digits' ceiling; in every run's and teacher's name
+CORRUPTION = dict(clutter=0, noise=0.)
 FACTORS = dict(
     depth=(34, 18),  # the teacher's; the student is a ResNet-18
     ratio=(1.0, 0.5, 0.25),  # student / teacher base width
@@ -146,6 +149,9 @@ def data_options(size: int, data: float, iters: int) -> dict:
                'train_dataloader.dataset.pipeline.0.padding': size // 16}
     for loader in ('train', 'val', 'test'):
         options[f'{loader}_dataloader.dataset.size'] = size
+        if any(CORRUPTION.values()):
+            options.update({f'{loader}_dataloader.dataset.{k}': v
+                            for k, v in CORRUPTION.items()})
     if data < 1.0:
         options.update({
             'train_dataloader.sampler.type':
@@ -157,8 +163,15 @@ def data_options(size: int, data: float, iters: int) -> dict:
     return options
 
 
+def data_tag() -> str:
+    """``''`` on the digits as shipped, e.g. ``'clutter2_noise32_'``."""
+    if not any(CORRUPTION.values()):
+        return ''
+    return 'clutter{clutter}_noise{noise:g}_'.format(**CORRUPTION)
+
+
 def teacher_key(depth: int, width: int, size: int) -> str:
-    return f'teacher_r{depth}_w{width}_s{size}'
+    return f'{data_tag()}teacher_r{depth}_w{width}_s{size}'
 
 
 def teacher_run(depth: int, width: int, size: int, epochs: int):
@@ -273,16 +286,17 @@ def check_budgets(work_dir: str, jobs: int) -> str:
 
 
 def cell_name(cell: dict) -> str:
-    return ('r{depth}_ratio{ratio:g}_w{width}_s{size}_lr{lr}_'
-            'ce{recipe}_d{data}_i{iters}').format(
-                **cell, iters=budget(cell)).replace('/', '-')
+    name = ('r{depth}_ratio{ratio:g}_w{width}_s{size}_lr{lr}_'
+            'ce{recipe}_d{data}_i{iters}')
+    return data_tag() + name.format(
+        **cell, iters=budget(cell)).replace('/', '-')
 
 
 def alone_name(cell: dict) -> str:
     """The student alone's runs, shared by the cells that differ only in
     the teacher and the KD recipe."""
-    return 'alone_w{width}_s{size}_lr{lr}_d{data}_i{iters}'.format(
-        **cell, iters=budget(cell))
+    name = 'alone_w{width}_s{size}_lr{lr}_d{data}_i{iters}'
+    return data_tag() + name.format(**cell, iters=budget(cell))
 
 
 def run_dir(work_dir: str, key) -> str:
@@ -495,12 +509,19 @@ def main():
     parser.add_argument('--check-budgets', action='store_true',
                         help='train the student alone at every size\'s '
                         'budgets, print its top-1, and stop')
+    parser.add_argument('--clutter', type=int, default=0,
+                        help='other digits drawn behind each image '
+                        '(DigitsDataset clutter)')
+    parser.add_argument('--noise', type=float, default=0.,
+                        help='std of the Gaussian noise on each image, '
+                        '0..255 (DigitsDataset noise)')
     parser.add_argument('--jobs', type=int, default=2)
     parser.add_argument('--report-only', action='store_true')
     args = parser.parse_args()
     if args.budgets:
         for budgets in BUDGETS.values():
             budgets.update({1.0: args.budgets[0], 0.2: args.budgets[1]})
+    CORRUPTION.update(clutter=args.clutter, noise=args.noise)
     os.environ.setdefault('OMP_NUM_THREADS', '1')
     if args.check_budgets:
         print(check_budgets(args.work_dir, args.jobs))
@@ -524,6 +545,11 @@ def main():
     budgets = '; '.join(f'{size} px: {BUDGETS[size][1.0]} / '
                         f'{BUDGETS[size][0.2]}'
                         for size in sorted({c['size'] for c in chosen}))
+    data = ('Data: the digits as shipped.' if not data_tag() else
+            'Data: the digits with `DigitsDataset(clutter={clutter}, '
+            'noise={noise:g})` in every split (--clutter, --noise): other '
+            'digits behind each image at half intensity and Gaussian '
+            'noise.'.format(**CORRUPTION))
     report = f'''# StableKD against KD across a grid of settings
 
 {how_it_ran(args.jobs, minutes)}
@@ -531,6 +557,7 @@ def main():
 **Set-up.** {__doc__.split(chr(10) + chr(10))[2]}
 
 Budgets here (iterations on all / a fifth of the data{given}): {budgets}.
+{data}
 
 Teachers (test top-1 after {args.teacher_epochs} epochs on all the data):
 

@@ -150,8 +150,10 @@ def test_kd_grid_reports_every_method_and_the_composition(tmp_path):
     run_benchmark(tmp_path, 'kd_grid.py', '--design', 'issue', '--cells', 1,
                   '--seeds', 0, '--variants', 'default', 'mse',
                   '--teacher-epochs', 1, '--budgets', 10, 5, '--jobs', 1,
+                  '--clutter', 1, '--noise', 8,
                   '--work-dir', 'grid', '--out', 'grid.md')
     report = open(tmp_path / 'grid.md').read()
+    assert 'DigitsDataset(clutter=1, noise=8)' in report
     for method in ('StableKD default', 'StableKD mse'):
         cells, held = numbers(table_rows(report, method)[0][:2])
         assert cells == 1 and 0 <= held <= 1
@@ -160,9 +162,13 @@ def test_kd_grid_reports_every_method_and_the_composition(tmp_path):
     assert all(0 <= v <= 100 for v in numbers(
         c.split(' (')[0] for c in row[7:11]))
     assert osp.isfile(tmp_path / 'grid_composition.png')
-    probe = json.load(open(
-        tmp_path / 'grid' / 'r34_ratio1_w8_s16_lr0.05_ce1-1_d0.2_i5' /
-        'StableKD_mse' / 'seed0' / 'result.json'))['records']
+    result = json.load(open(
+        tmp_path / 'grid' / 'clutter1_noise8_r34_ratio1_w8_s16_lr0.05_ce1-1_'
+        'd0.2_i5' / 'StableKD_mse' / 'seed0' / 'result.json'))
+    # the corrupted set in every split
+    assert all(result['options'][f'{split}_dataloader.dataset.clutter'] == 1
+               for split in ('train', 'val', 'test'))
+    probe = result['records']
     # one epoch, validated once, at its end: end to end
     assert probe[-1]['groups'] == [[0, 1, 2, 3]]
     assert {'gap_b0', 'gap_b1', 'gap_b2', 'fed_top1'} <= set(probe[-1])

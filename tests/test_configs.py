@@ -3,6 +3,7 @@ downloaded here: teacher_ckpt is set to None)."""
 import glob
 import os.path as osp
 
+import numpy as np
 import pytest
 import torch
 from mmengine.config import Config
@@ -135,6 +136,27 @@ def test_digits_split_is_fixed_stratified_and_disjoint():
     again = DigitsDataset(split='test')
     assert (again.get_data_info(5)['img'] ==
             test.get_data_info(5)['img']).all()
+
+
+def test_cluttered_digits_are_the_same_images_corrupted_the_same_way():
+    clean = DigitsDataset(split='test', size=16)
+    hard = DigitsDataset(split='test', size=16, clutter=2, noise=32.)
+    again = DigitsDataset(split='test', size=16, clutter=2, noise=32.)
+    assert len(hard) == len(clean)
+    for i in (0, 5, 359):
+        a, b = hard.get_data_info(i), clean.get_data_info(i)
+        assert a['gt_label'] == b['gt_label']
+        assert a['img'].shape == b['img'].shape == (16, 16, 3)
+        assert (a['img'] == again.get_data_info(i)['img']).all()
+        # the digit stays where it was (clutter only adds, at half
+        # intensity), and the image is no longer the clean one
+        diff = a['img'].astype(int) - b['img'].astype(int)
+        assert abs(diff).mean() > 10
+        assert np.corrcoef(a['img'].ravel(), b['img'].ravel())[0, 1] > 0.3
+    quiet = DigitsDataset(split='test', size=16, clutter=1)
+    added = (quiet.get_data_info(0)['img'].astype(int) -
+             clean.get_data_info(0)['img'].astype(int))
+    assert added.min() >= 0 and added.max() > 0 and added.max() <= 128
 
 
 def test_configs_and_tools_ship_inside_the_package():
