@@ -7,7 +7,8 @@
 
 One pair (the digits demo, CIFAR-style ResNet-18 w32 -> w8) and one budget
 (the demo's 8 epochs, validation every epoch). The teacher is trained once;
-then, per seed, every run goes through tools/train.py (as the demo does):
+then, per seed, every run goes through tools/train.py (as the demo does;
+finished runs in the work dir are reused):
 the student alone, KD and StableKD on all the training data, and StableKD
 and KD on a class-balanced 40% of it (ClassBalancedSubsetSampler, the same
 8 epochs, the same recomposition shares). Then StableKD/KD iteration time
@@ -35,6 +36,7 @@ import demo_digits  # noqa: E402
 import iboe_probe  # noqa: E402
 import iteration_cost  # noqa: E402
 from heterogeneous_pairs import add_budget_options, epoch_options  # noqa: E402
+from runs import train_once  # noqa: E402
 
 CONFIG = {  # method -> demo config
     'student alone': 'resnet18-w8_digits_student.py',
@@ -78,7 +80,8 @@ QUICK_OPTIONS = ('teacher_epochs', 'epochs', 'cost_batch', 'cost_iters',
 def train_runs(runs: dict, seeds, teacher_ckpt: str, work_dir: str,
                extra: list = ()) -> dict:
     """``{name: [dict(seed, iters, curve, seconds), ...]}`` over seeds;
-    ``extra`` options last in every run."""
+    ``extra`` options last in every run; finished runs in ``work_dir`` are
+    reused."""
     results = {}
     for name, (method, options) in runs.items():
         results[name] = []
@@ -88,12 +91,16 @@ def train_runs(runs: dict, seeds, teacher_ckpt: str, work_dir: str,
             if method != 'student alone':
                 opts.append(f'model.teacher_ckpt={teacher_ckpt}')
             opts += extra
-            seconds = demo_digits.train(
-                osp.join(demo_digits.CONFIGS, CONFIG[method]), run_dir, opts)
-            iters, curve = demo_digits.read_curve(run_dir)
-            results[name].append(
-                dict(seed=seed, iters=iters, curve=curve, seconds=seconds))
+            result = train_once(
+                osp.join(demo_digits.CONFIGS, CONFIG[method]), run_dir, opts,
+                _curve)
+            results[name].append(dict(result, seed=seed))
     return results
+
+
+def _curve(run_dir: str) -> dict:
+    iters, curve = demo_digits.read_curve(run_dir)
+    return dict(iters=iters, curve=curve)
 
 
 def option_dict(options) -> dict:
@@ -246,13 +253,11 @@ def main():
     docs = osp.dirname(osp.abspath(args.out))
     os.makedirs(docs, exist_ok=True)
 
-    teacher_dir = osp.join(args.work_dir, 'teacher')
-    demo_digits.train(osp.join(demo_digits.CONFIGS, demo_digits.TEACHER),
-                      teacher_dir,
-                      epoch_options(args.teacher_epochs) + args.cfg_options)
-    teacher_ckpt = open(osp.join(teacher_dir,
-                                 'last_checkpoint')).read().strip()
-    teacher_top1 = demo_digits.read_curve(teacher_dir)[1][-1][1]
+    teacher = train_once(
+        osp.join(demo_digits.CONFIGS, demo_digits.TEACHER),
+        osp.join(args.work_dir, 'teacher'),
+        epoch_options(args.teacher_epochs) + args.cfg_options, _curve)
+    teacher_ckpt, teacher_top1 = teacher['ckpt'], teacher['curve'][-1][1]
     extra = epoch_options(args.epochs) + args.cfg_options
     results = train_runs(RUNS, args.seeds, teacher_ckpt, args.work_dir,
                          extra)

@@ -10,10 +10,11 @@ import sys
 import pytest
 from mmengine.config import Config
 
-from conftest import ROOT
+from conftest import ROOT, build_model
 
 sys.path.insert(0, osp.join(ROOT, 'benchmarks'))
 import detection_kd  # noqa: E402
+import paper_claims  # noqa: E402
 import iteration_cost  # noqa: E402
 
 DEMO = osp.join(ROOT, 'configs', 'demo')
@@ -144,6 +145,18 @@ def test_paper_claims_reports_every_claim(tmp_path):
         assert 0 <= numbers(table_rows(report, run)[0][2:3])[0] <= 100
     assert (docs / 'benchmark_accuracy.png').stat().st_size > 0
     assert (docs / 'iboe_probe.png').stat().st_size > 0
+
+
+@pytest.mark.parametrize('name', list(paper_claims.VARIANTS))
+def test_paper_claims_variants_build(name):
+    # the tiny run above skips the variants: each must still make a model
+    method, options = paper_claims.VARIANTS[name]
+    cfg = Config.fromfile(osp.join(ROOT, 'configs', 'demo',
+                                   paper_claims.CONFIG[method]))
+    cfg.merge_from_dict(paper_claims.option_dict(options))
+    if 'teacher_ckpt' in cfg.model:
+        cfg.model.teacher_ckpt = None
+    assert build_model(cfg).training is not None
 
 
 def test_kd_grid_reports_every_method_and_the_composition(tmp_path):
