@@ -22,7 +22,10 @@ are trained through a real MMEngine Runner on the shipped demo configs with
 ``--design cover`` (the default) a covering subset: every teacher depth x
 width ratio x student width (the pair) once per budget, the other four
 factors balanced across those cells (each level of each factor in half of
-them, every pair of their levels together).
+them, every pair of their levels together). ``--design narrow``: four
+cells with a student of base width 4 (teachers 2 and 4 times wider, both
+depths, both recipes, both learning rates, both data shares), where a
+student is short of capacity rather than of iterations.
 
 During training every distilled run records, at each validation, how the
 composed student stands against what its blocks were trained on
@@ -202,6 +205,14 @@ def cells(design: str) -> list:
                     cell['depth'] == 18:
                 varied.append(dict(cell, size=24))
         return varied
+    if design == 'narrow':  # students short of capacity, not iterations
+        return [dict(depth=depth, ratio=ratio, width=4, size=16, lr=lr,
+                     recipe=recipe, data=data)
+                for depth, ratio, lr, recipe, data in (
+                    (34, 0.25, 0.05, '1/1', 1.0),
+                    (18, 0.25, 0.05, '0.1/0.9', 1.0),
+                    (34, 0.5, 0.1, '0.1/0.9', 0.2),
+                    (18, 0.5, 0.1, '1/1', 0.2))]
     if design == 'full':
         return [dict(zip(names, levels))
                 for levels in itertools.product(*FACTORS.values())]
@@ -493,8 +504,8 @@ def main():
     parser.add_argument('--work-dir', default=osp.join('work_dirs',
                                                        'kd_grid'))
     parser.add_argument('--out', default=osp.join('docs', 'kd_grid.md'))
-    parser.add_argument('--design', choices=['cover', 'full', 'issue', 'vary'],
-                        default='cover')
+    parser.add_argument('--design', default='cover', choices=[
+        'cover', 'full', 'issue', 'vary', 'narrow'])
     parser.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2])
     parser.add_argument('--variants', nargs='+', choices=list(VARIANTS),
                         default=['default'])

@@ -78,13 +78,13 @@ model = dict(output_losses=dict(sr=dict(
     losses = model.loss(inputs, samples)
     with torch.no_grad():
         pooled = model.student.extract_feat(inputs)[-1]
-    connector = model.output_connectors['sr']
+    connector = model.output_paths.connectors['sr']
     fc = model.teacher.head.fc
     expected = F.mse_loss(fc(connector(pooled)), model.teacher(
         inputs, mode='tensor'))
     torch.testing.assert_close(losses['loss_sr'], expected)
     reached = _reached(model, losses['loss_sr'])
-    assert any(n.startswith('output_connectors.sr.') for n in reached)
+    assert any(n.startswith('output_paths.connectors.sr.') for n in reached)
     assert _student_blocks(reached) == {0, 1, 2, 3}
     assert not any(p.requires_grad for p in fc.parameters())
     assert 'head.fc' not in {n for n, _ in model.named_modules()}

@@ -187,7 +187,7 @@ def test_run_interrupted_after_a_grouping_change_resumes_where_it_stopped(
     saved = torch.load(osp.join(cfg.work_dir, 'iter_4.pth'),
                        weights_only=True)
     assert {'loss_aggregator.log_weights.icd',
-            'output_losses.icd.logit_scale'} <= set(saved['state_dict'])
+            'output_paths.losses.icd.logit_scale'} <= set(saved['state_dict'])
     for k, v in saved['state_dict'].items():
         torch.testing.assert_close(start.state[k], v)
     for i, state in saved['optimizer']['state'].items():

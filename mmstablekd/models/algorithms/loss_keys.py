@@ -121,6 +121,6 @@ def check_loss_keys(model) -> None:
         keys[source] = [logged]
     keys['the feature losses'] = [
         f'loss_feat_b{j}' for j in range(model.num_blocks - 1)]
-    for name in model.output_paths:
+    for name in model.output_paths.names:
         keys[f'output_losses[{name!r}]'] = [f'loss_{name}']
     check_distinct_keys(keys)

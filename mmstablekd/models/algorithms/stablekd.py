@@ -1,5 +1,4 @@
 """StableKD: block-wise distillation with teacher-fed blocks."""
-import re
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
 import torch
@@ -16,11 +15,12 @@ from ..blocks.input_shape import declared_input_shape
 from ..blocks.module_paths import get_module
 from ..blocks.pair import probe_pair
 from ..blocks.teacher_input import TeacherInput
-from ..blocks.nested import iter_tensors, map_tensors, zip_tensors
+from ..blocks.nested import iter_tensors
 from ..builder import build_component
 from ..model_config import resolve_model_cfg
 from .config_checks import check_arguments
 from .loss_keys import check_loss_keys
+from .output_paths import OutputPaths
 from .teacher_checkpoint import load_teacher_weights
 
 
@@ -186,29 +186,7 @@ class StableKD(BaseModel):
             ],
             resize=resize)
         self.feat_loss = build_component(feat_loss)
-        output_losses = _check_output_losses(output_losses or {})
-        self.output_paths = {
-            name: (cfg['student'], cfg['teacher'])
-            for name, cfg in output_losses.items()
-        }
-        self.output_losses = nn.ModuleDict({
-            name: build_component(cfg['loss'])
-            for name, cfg in output_losses.items()
-        })
-        self.output_connectors = nn.ModuleDict({
-            name: build_component(cfg['connector'])
-            for name, cfg in output_losses.items() if cfg.get('connector')
-        })
-        # frozen teacher modules, outside the module tree like the teacher
-        self.output_teacher_modules = {
-            name: get_module(self.teacher, cfg['teacher_module'], 'teacher')
-            for name, cfg in output_losses.items()
-            if cfg.get('teacher_module')
-        }
-        self.whole_output_modules = {
-            name for name, cfg in output_losses.items()
-            if cfg.get('teacher_module') == cfg['teacher']
-        }
+        self.output_paths = OutputPaths(output_losses or {}, self.teacher)
         self.task_loss_weight = task_loss_weight
         self.task_loss_names = dict(task_loss_names)
         self.keep_internal_losses = keep_internal_losses
@@ -216,8 +194,8 @@ class StableKD(BaseModel):
         self.loss_aggregator = None if loss_aggregator is None else \
             build_component(loss_aggregator, paths=self.loss_names[1:])
 
-        student_outputs = [p for p, _ in self.output_paths.values()]
-        teacher_outputs = [p for _, p in self.output_paths.values()]
+        student_outputs = [p for p, _ in self.output_paths.ends.values()]
+        teacher_outputs = [p for _, p in self.output_paths.ends.values()]
         self.student_recorder = OutputRecorder(
             self.student, self.student_plan.boundaries + student_outputs,
             'student', direct_calls=True)  # segmentors: head.forward(x)
@@ -262,7 +240,7 @@ class StableKD(BaseModel):
         student's own losses), ``'feat_b<j>'`` for each boundary, and the
         output losses by name."""
         return ['task'] + [f'feat_b{j}' for j in range(self.num_blocks - 1)
-                           ] + list(self.output_paths)
+                           ] + self.output_paths.names
 
     @property
     def active_losses(self) -> Optional[Tuple[str, ...]]:
@@ -383,41 +361,15 @@ class StableKD(BaseModel):
             # feeds, never towards what block j happens to output
             distill[f'loss_feat_b{j}'] = self.feat_loss(
                 self.student_plan.feature(j, student_out), feed(j).detach())
-        for name, (s_path, t_path) in self.output_paths.items():
+        for name, (s_path, t_path) in self.output_paths.ends.items():
             if self._is_active(name):
-                distill[f'loss_{name}'] = self._output_loss(
+                distill[f'loss_{name}'] = self.output_paths(
                     name, student_out[s_path], teacher_out[t_path])
         if self.loss_aggregator is not None:
             distill = self.loss_aggregator(distill)
         losses.update(distill)
         self._check_finite(losses)
         return losses
-
-    def _output_loss(self, name: str, student, teacher) -> torch.Tensor:
-        """Output loss ``name`` between the student's and the teacher's
-        recorded outputs: tensor by tensor (e.g. FPN levels), summed, or
-        whole for a loss that declares ``nested_outputs`` (a head's
-        ``(cls_scores, bbox_preds)``)."""
-        student = self._student_side(name, student)
-        loss = self.output_losses[name]
-        if getattr(loss, 'nested_outputs', False):
-            return loss(student, teacher)
-        return sum(loss(s, t) for s, t in zip_tensors(
-            f'output_losses[{name!r}]', student, teacher))
-
-    def _student_side(self, name: str, out):
-        """The student's output on its way to output loss ``name``: each
-        tensor through its connector, then through the frozen teacher
-        module, if any: whole where that module is the teacher path itself
-        (e.g. ``bbox_head``, which takes the tuple of FPN levels), else
-        tensor by tensor (``head.fc`` inside ``head``)."""
-        if name in self.output_connectors:
-            out = map_tensors(out, self.output_connectors[name])
-        if name in self.output_teacher_modules:
-            module = self.output_teacher_modules[name]
-            out = module(out) if name in self.whole_output_modules else \
-                map_tensors(out, module)
-        return out
 
     def _check_finite(self, losses: Dict[str, torch.Tensor]) -> None:
         """Stop before the backward pass when a loss is NaN or infinite, so
@@ -451,7 +403,7 @@ class StableKD(BaseModel):
                                               self._active_losses)
             self.alignments.check_fitted(boundaries)
             needed = [self.teacher_plan.boundaries[j] for j in boundaries] + [
-                t for name, (_, t) in self.output_paths.items()
+                t for name, (_, t) in self.output_paths.ends.items()
                 if self._is_active(name)
             ]
         if not needed:
@@ -538,24 +490,6 @@ def _accept_student_only_weights(model: StableKD, state_dict: dict,
     for k in keys:
         if k in student:
             state_dict[f'{prefix}student.{k}'] = state_dict.pop(prefix + k)
-
-
-def _check_output_losses(output_losses: Dict[str, dict]) -> Dict[str, dict]:
-    """Each entry needs ``student``, ``teacher`` and ``loss``."""
-    allowed = {'student', 'teacher', 'loss', 'connector', 'teacher_module'}
-    for name, cfg in output_losses.items():
-        if not isinstance(cfg, dict) or not {'student', 'teacher', 'loss'
-                                             } <= set(cfg) <= allowed:
-            raise ValueError(
-                f'output_losses[{name!r}] must be dict(student=path, '
-                f'teacher=path, loss=dict(type=...)) with optional connector= '
-                f'and teacher_module=, got {cfg!r}.')
-        if name == 'task' or re.fullmatch(r'feat_b\d+', name):
-            raise ValueError(
-                f'output_losses may not be named {name!r}: that name is '
-                f"taken by the student's own losses ('task') and the "
-                f"boundary feature losses ('feat_b<j>'). Rename it.")
-    return output_losses
 
 
 def _task_scope() -> str:
