@@ -22,10 +22,12 @@ are trained through a real MMEngine Runner on the shipped demo configs with
 ``--design cover`` (the default) a covering subset: every teacher depth x
 width ratio x student width (the pair) once per budget, the other four
 factors balanced across those cells (each level of each factor in half of
-them, every pair of their levels together). ``--design narrow``: four
-cells with a student of base width 4 (teachers 2 and 4 times wider, both
-depths, both recipes, both learning rates, both data shares), where a
-student is short of capacity rather than of iterations.
+them, every pair of their levels together). ``--design narrow``: 16
+cells with a student of base width 4 (teachers 2 and 4 times wider, at
+16 px), where a student is short of capacity rather than of iterations:
+every combination of teacher depth, width ratio, learning rate and data
+share, the KD recipe set by their parity (a half fraction of the 2^5
+design, in which every pair of the five factors' levels meets).
 
 During training every distilled run records, at each validation, how the
 composed student stands against what its blocks were trained on
@@ -80,10 +82,12 @@ CONFIG_FILES = {
     'KD': 'kd_resnet18-w32-w8_digits.py',
     'StableKD': 'stablekd_resnet18-w32-w8_digits.py',
 }
-# StableKD variants: name -> overrides of the StableKD config
-# the earlier default, which the variants tried on it start from
+# the default before the relative feature loss, which the mse-* variants
+# start from
 MSE = {'model.feat_loss': dict(type='FeatureMSELoss'),
        'model.alignment': dict(type='PCAProjection')}
+# the default before the gradient clip
+NOCLIP = {'optim_wrapper.clip_grad': None}
 
 
 def _relative(weight: float) -> dict:
@@ -94,8 +98,14 @@ def _relative(weight: float) -> dict:
 # StableKD variants: name -> overrides of the StableKD config
 VARIANTS = {
     # the shipped config: MSE relative to the teacher's variance, weight 30;
-    # ChannelSelection where the widths differ
+    # ChannelSelection where the widths differ; gradients clipped at norm 10
     'default': {},
+    # ... without the gradient clip (the default before the narrow grid)
+    'noclip': NOCLIP,
+    # ... without the clip, the relative feature loss weighted 10 (not 30)
+    'noclip-rel10': dict(NOCLIP, **_relative(10.0)),
+    # ... the gradients' norm clipped at 5 (not 10)
+    'clip5': {'optim_wrapper.clip_grad': dict(max_norm=5.0)},
     # ... decomposed 10%, half-merged 10% (end to end from 20%)
     'short': {'recomposition.half.begin': 0.1,
               'recomposition.merged.begin': 0.2},
@@ -206,13 +216,17 @@ def cells(design: str) -> list:
                 varied.append(dict(cell, size=24))
         return varied
     if design == 'narrow':  # students short of capacity, not iterations
-        return [dict(depth=depth, ratio=ratio, width=4, size=16, lr=lr,
-                     recipe=recipe, data=data)
-                for depth, ratio, lr, recipe, data in (
-                    (34, 0.25, 0.05, '1/1', 1.0),
-                    (18, 0.25, 0.05, '0.1/0.9', 1.0),
-                    (34, 0.5, 0.1, '0.1/0.9', 0.2),
-                    (18, 0.5, 0.1, '1/1', 0.2))]
+        # a half fraction of the 2^5 design: the recipe is set by the
+        # parity of the other four factors' levels
+        levels = dict(depth=FACTORS['depth'], ratio=(0.25, 0.5),
+                      lr=FACTORS['lr'], data=FACTORS['data'])
+        chosen = []
+        for index in itertools.product(range(2), repeat=len(levels)):
+            cell = {factor: values[i]
+                    for (factor, values), i in zip(levels.items(), index)}
+            chosen.append(dict(cell, width=4, size=16,
+                               recipe=FACTORS['recipe'][sum(index) % 2]))
+        return chosen
     if design == 'full':
         return [dict(zip(names, levels))
                 for levels in itertools.product(*FACTORS.values())]

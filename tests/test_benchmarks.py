@@ -16,6 +16,7 @@ sys.path.insert(0, osp.join(ROOT, 'benchmarks'))
 import detection_kd  # noqa: E402
 import paper_claims  # noqa: E402
 import iteration_cost  # noqa: E402
+import kd_grid  # noqa: E402
 
 DEMO = osp.join(ROOT, 'configs', 'demo')
 # Every training run on a class-balanced 5% of the digits (72 images) in
@@ -185,6 +186,18 @@ def test_kd_grid_reports_every_method_and_the_composition(tmp_path):
     # one epoch, validated once, at its end: end to end
     assert probe[-1]['groups'] == [[0, 1, 2, 3]]
     assert {'gap_b0', 'gap_b1', 'gap_b2', 'fed_top1'} <= set(probe[-1])
+
+
+def test_kd_grid_narrow_design_meets_every_pair_of_levels():
+    cells = kd_grid.cells('narrow')
+    factors = ('depth', 'ratio', 'lr', 'data', 'recipe')
+    assert len(cells) == 16 and all(c['width'] == 4 for c in cells)
+    assert len({tuple(c[f] for f in factors) for c in cells}) == 16
+    for i, first in enumerate(factors):
+        for second in factors[i + 1:]:
+            pairs = [(c[first], c[second]) for c in cells]
+            # two levels each: every one of the 4 pairs in 4 cells
+            assert {pairs.count(p) for p in pairs} == {4}, (first, second)
 
 
 def test_kd_grid_checks_every_sizes_budgets(tmp_path):
