@@ -48,6 +48,24 @@ def test_half_merged_groups_are_isolated_from_each_other(model):
     assert _grad_blocks(model, losses['loss_kd']) == {2, 3}
 
 
+def test_keep_internal_losses_supervises_boundaries_inside_a_group(
+        cls_config):
+    model = build_model(cls_config(
+        extra='model = dict(keep_internal_losses=True)')).train()
+    model.set_groups([[0, 1], [2, 3]])
+    assert model.grouping.boundaries_used() == [0, 1, 2]
+    losses = model.loss(*_batch(model))
+    assert {'loss_feat_b0', 'loss_feat_b1', 'loss_feat_b2'} <= set(losses)
+    # inside the first group, block 0's loss reaches only block 0; the
+    # loss at boundary 2 (inside the fed head group) only block 2
+    assert _grad_blocks(model, losses['loss_feat_b0']) == {0}
+    assert _grad_blocks(model, losses['loss_feat_b2']) == {2}
+    # end to end there is no internal loss to keep: plain KD
+    model.set_groups([[0, 1, 2, 3]])
+    assert model.grouping.boundaries_used() == []
+    assert set(model.loss(*_batch(model))) == {'loss_ce', 'loss_kd'}
+
+
 def test_end_to_end_gradients_flow_through_every_block(model):
     model.set_groups([[0, 1, 2, 3]])
     losses = model.loss(*_batch(model))

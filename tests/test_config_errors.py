@@ -66,7 +66,7 @@ def test_without_alignment_a_grouping_using_differing_widths_is_refused(
         model.set_groups([[0, 1], [2, 3]])
     with pytest.raises(ValueError, match='Channel counts differ at boundary '
                        '0'):
-        model.check_losses(['feat_b0'])
+        model.grouping.check_losses(['feat_b0'])
 
 
 def test_grouping_that_is_not_an_ordered_partition_is_refused():

@@ -112,7 +112,8 @@ class RecompositionHook(Hook):
         used = set()
         for index in range(len(self.stages)):
             try:
-                used.update(model.boundaries_used(*self._stage(model, index)))
+                used.update(
+                    model.grouping.boundaries_used(*self._stage(model, index)))
             except ValueError as err:
                 raise ValueError(
                     f'RecompositionHook stage {index}: {err}') from None
@@ -204,10 +205,11 @@ class RecompositionHook(Hook):
     def _stage(self, model, index: int):
         """The validated ``(groups, losses)`` of stage ``index``."""
         stage = self.stages[index]
-        groups = model.check_groups(
+        groups = model.grouping.check_groups(
             stage.get('groups', [list(range(model.num_blocks))]))
         losses = stage.get('losses')
-        return groups, None if losses is None else model.check_losses(losses)
+        return groups, None if losses is None else \
+            model.grouping.check_losses(losses)
 
     @staticmethod
     def _model(runner):

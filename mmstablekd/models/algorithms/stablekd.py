@@ -10,7 +10,7 @@ from torch import nn
 from mmstablekd.registry import MODELS
 from ..alignments import BoundaryAlignments
 from ..alignments.boundary_alignments import feature_rows, subsample_rows
-from ..blocks import OutputRecorder, TeacherFeeding, check_groups, end_to_end
+from ..blocks import OutputRecorder, TeacherFeeding
 from ..blocks.input_shape import declared_input_shape
 from ..blocks.module_paths import get_module
 from ..blocks.pair import probe_pair
@@ -18,6 +18,7 @@ from ..blocks.teacher_input import TeacherInput
 from ..blocks.nested import iter_tensors
 from ..builder import build_component
 from ..model_config import resolve_model_cfg
+from .block_grouping import BlockGrouping
 from .config_checks import check_arguments
 from .loss_keys import check_loss_keys
 from .output_paths import OutputPaths
@@ -189,7 +190,10 @@ class StableKD(BaseModel):
         self.output_paths = OutputPaths(output_losses or {}, self.teacher)
         self.task_loss_weight = task_loss_weight
         self.task_loss_names = dict(task_loss_names)
-        self.keep_internal_losses = keep_internal_losses
+        self.feeding = TeacherFeeding(self.student, self.student_plan)
+        self.grouping = BlockGrouping(
+            self.num_blocks, self.feeding, self.alignments,
+            self.output_paths.names, keep_internal_losses)
         check_loss_keys(self)
         self.loss_aggregator = None if loss_aggregator is None else \
             build_component(loss_aggregator, paths=self.loss_names[1:])
@@ -205,9 +209,6 @@ class StableKD(BaseModel):
             'teacher',
             stop_when_complete=True,
             direct_calls=True)  # heads run by head.forward(x)
-        self.feeding = TeacherFeeding(self.student, self.student_plan)
-        self._groups = end_to_end(self.num_blocks)
-        self._active_losses: Optional[Tuple[str, ...]] = None  # None: all
         self._register_load_state_dict_pre_hook(_accept_student_only_weights,
                                                 with_module=True)
 
@@ -219,52 +220,29 @@ class StableKD(BaseModel):
     @property
     def groups(self) -> Tuple[Tuple[int, ...], ...]:
         """The current grouping, e.g. ``((0,), (1,), (2, 3))``."""
-        return self._groups
-
-    def check_groups(self, groups) -> Tuple[Tuple[int, ...], ...]:
-        """Validate ``groups`` against this model's block count and
-        alignments (the boundaries it feeds and supervises)."""
-        groups = check_groups(groups, self.num_blocks)
-        self.alignments.check_usable(
-            set(self.feeding.fed_boundaries(groups))
-            | set(self._group_ends(groups)))
-        return groups
+        return self.grouping.groups
 
     def set_groups(self, groups: Sequence[Sequence[int]]) -> None:
         """Train with ``groups`` from the next forward pass on."""
-        self._groups = self.check_groups(groups)
+        self.grouping.set_groups(groups)
 
     @property
     def loss_names(self) -> List[str]:
         """The losses a schedule may switch on and off: ``'task'`` (the
         student's own losses), ``'feat_b<j>'`` for each boundary, and the
         output losses by name."""
-        return ['task'] + [f'feat_b{j}' for j in range(self.num_blocks - 1)
-                           ] + self.output_paths.names
+        return self.grouping.loss_names
 
     @property
     def active_losses(self) -> Optional[Tuple[str, ...]]:
         """The losses computed, or None for those the grouping implies."""
-        return self._active_losses
-
-    def check_losses(self, names: Sequence[str]) -> Tuple[str, ...]:
-        """Validate a list of :attr:`loss_names`."""
-        names = (names, ) if isinstance(names, str) else tuple(names)
-        unknown = [n for n in names if n not in self.loss_names]
-        if unknown or not names:
-            raise ValueError(
-                f'losses {list(names)} must be a non-empty list of '
-                f'{self.loss_names} (the unknown ones: {unknown}).')
-        self.alignments.check_usable(
-            j for j in range(self.num_blocks - 1) if f'feat_b{j}' in names)
-        return names
+        return self.grouping.active_losses
 
     def set_active_losses(self, names: Optional[Sequence[str]]) -> None:
         """Compute only the losses ``names`` from the next forward pass on;
         None restores the default: the student's own losses, the output
         losses, and the feature loss at every group end."""
-        self._active_losses = None if names is None else self.check_losses(
-            names)
+        self.grouping.set_active_losses(names)
 
     def may_leave_parameters_unused(self) -> bool:
         """Whether some grouping trains without some parameter, so that DDP
@@ -276,37 +254,6 @@ class StableKD(BaseModel):
         (that every schedule reaches) never does."""
         return any(not name.startswith('student.')
                    for name, _ in self.named_parameters())
-
-    def supervised_boundaries(self) -> List[int]:
-        """Boundaries whose feature loss is active: the ones listed in
-        :attr:`active_losses`, else every group end but the last (and, with
-        ``keep_internal_losses``, every boundary)."""
-        return self._supervised(self._groups, self._active_losses)
-
-    def boundaries_used(self, groups: Sequence[Sequence[int]],
-                        losses: Optional[Sequence[str]] = None) -> List[int]:
-        """Boundaries whose teacher feature training with ``groups`` and
-        ``losses`` (None: those the grouping implies) uses: fed to a student
-        block or targeted by a feature loss."""
-        return sorted(
-            set(self.feeding.fed_boundaries(groups))
-            | set(self._supervised(groups, losses)))
-
-    def _supervised(self, groups, losses) -> List[int]:
-        if losses is not None:
-            return [j for j in range(self.num_blocks - 1)
-                    if f'feat_b{j}' in losses]
-        return self._group_ends(groups)
-
-    def _group_ends(self, groups) -> List[int]:
-        """Boundaries ``groups`` supervise by default: every group end but
-        the last (with ``keep_internal_losses``, every boundary)."""
-        if self.keep_internal_losses and len(groups) > 1:
-            return list(range(self.num_blocks - 1))
-        return [group[-1] for group in groups[:-1]]
-
-    def _is_active(self, name: str) -> bool:
-        return self._active_losses is None or name in self._active_losses
 
     # ------------------------------------------------------------- modes
     @property
@@ -347,22 +294,22 @@ class StableKD(BaseModel):
             return fed[j]
 
         with self.student_recorder.recording() as student_out, \
-                self.feeding.feeding(student_out, self._groups, feed):
+                self.feeding.feeding(student_out, self.groups, feed):
             task_losses = self.student(inputs, data_samples, mode='loss')
 
         losses = {
             self.task_loss_names.get(k, k): _scale(v, self.task_loss_weight)
             if 'loss' in k else v
-            for k, v in task_losses.items() if self._is_active('task')
+            for k, v in task_losses.items() if self.grouping.is_active('task')
         }
         distill = {}
-        for j in self.supervised_boundaries():
+        for j in self.grouping.supervised_boundaries():
             # detached: a learned alignment trains only with the block it
             # feeds, never towards what block j happens to output
             distill[f'loss_feat_b{j}'] = self.feat_loss(
                 self.student_plan.feature(j, student_out), feed(j).detach())
         for name, (s_path, t_path) in self.output_paths.ends.items():
-            if self._is_active(name):
+            if self.grouping.is_active(name):
                 distill[f'loss_{name}'] = self.output_paths(
                     name, student_out[s_path], teacher_out[t_path])
         if self.loss_aggregator is not None:
@@ -380,11 +327,11 @@ class StableKD(BaseModel):
         if torch.isfinite(torch.stack(list(values.values()))).all():
             return
         bad = [k for k, v in values.items() if not torch.isfinite(v)]
-        ends = {f'loss_feat_b{g[-1]}': list(g) for g in self._groups}
+        ends = {f'loss_feat_b{g[-1]}': list(g) for g in self.groups}
         where = ', '.join(
             f'{k} = {values[k].item()} (group '
-            f'{ends.get(k, list(self._groups[-1]))})' for k in bad)
-        groups = [list(g) for g in self._groups]
+            f'{ends.get(k, list(self.groups[-1]))})' for k in bad)
+        groups = [list(g) for g in self.groups]
         raise FloatingPointError(
             f'Non-finite loss: {where}; groups {groups}. Training stopped '
             f'before the update, so the '
@@ -399,12 +346,11 @@ class StableKD(BaseModel):
         ``needed`` (default: what this iteration uses), or not at all;
         returns its recorded outputs by module path."""
         if needed is None:
-            boundaries = self.boundaries_used(self._groups,
-                                              self._active_losses)
+            boundaries = self.grouping.boundaries_used()
             self.alignments.check_fitted(boundaries)
             needed = [self.teacher_plan.boundaries[j] for j in boundaries] + [
                 t for name, (_, t) in self.output_paths.ends.items()
-                if self._is_active(name)
+                if self.grouping.is_active(name)
             ]
         if not needed:
             return {}
