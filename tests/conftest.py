@@ -208,8 +208,11 @@ def cls_config(tmp_path, image_folder):
     return make
 
 
-def build_model(cfg, fit_alignments=True):
+def build_model(cfg, fit_alignments=True, init_weights=False):
     """Build ``cfg.model`` the way the Runner does (default scope set); with
+    ``init_weights``, initialise the student as the Runner does and the
+    teacher the same way (standing in for its checkpoint; ``Pretrained``
+    init_cfgs are skipped: nothing is downloaded); with
     ``fit_alignments``, fit the alignments that need it (as
     ``AlignmentFitHook`` does before training) on random images."""
     from mmengine.registry import DefaultScope, MODELS
@@ -217,12 +220,28 @@ def build_model(cfg, fit_alignments=True):
         model = dict(cfg.model)
         model.setdefault('data_preprocessor', cfg.get('data_preprocessor'))
         model = MODELS.build(model)
+    if init_weights:
+        for net in (model.student, model.teacher):
+            _skip_pretrained_init(net)
+            net.init_weights()
     if fit_alignments and hasattr(model, 'fit_alignments'):
         generator = torch.Generator().manual_seed(0)
         images = torch.randint(0, 256, (4, *model.probe_input_shape),
                                generator=generator, dtype=torch.uint8)
         model.fit_alignments([dict(inputs=list(images))])
     return model
+
+
+def _skip_pretrained_init(net: torch.nn.Module) -> None:
+    """Drop the ``Pretrained`` entries of every module's ``init_cfg``."""
+    for module in net.modules():
+        cfg = getattr(module, 'init_cfg', None)
+        if isinstance(cfg, dict):
+            cfg = [cfg]
+        if isinstance(cfg, list) and any(
+                c.get('type') == 'Pretrained' for c in cfg):
+            kept = [c for c in cfg if c.get('type') != 'Pretrained']
+            module.init_cfg = kept or None
 
 
 def detection_batch(n=2, size=64, masks=False):

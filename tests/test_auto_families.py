@@ -158,11 +158,19 @@ FAMILIES = {
     'det: Res2Net Faster R-CNN': (
         'mmdet', 'res2net/faster-rcnn_res2net-101_fpn_2x_coco.py', 64,
         dict(backbone=dict(depth=50))),
+    # its neck's extra layers and anchors are built for 300 px
+    'det: VGG SSD300': ('mmdet', 'ssd/ssd300_coco.py', 300, {}),
+    # its layer3 runs three branches in training, one in eval mode: auto
+    # stops before it. Its TridentConv weights are uninitialised memory
+    # but for the pretrained checkpoint: Kaiming here. 8 RoIs an image,
+    # not 128, through its C4 head
+    'det: TridentNet Faster R-CNN': (
+        'mmdet', 'tridentnet/tridentnet_r50-caffe_1x_coco.py', 64,
+        dict(backbone=dict(init_cfg=dict(
+            _delete_=True, type='Kaiming', layer=['Conv2d', 'TridentConv'])),
+            train_cfg=dict(rcnn=dict(sampler=dict(num=8))))),
 }
-# TridentNet: its layer3 runs three branches in training, one in eval
-# mode; auto stops before it. Only its plan is tested: a step with random
-# weights gave a NaN RPN loss in some runs after other families (open)
-TRIDENT = ('mmdet', 'tridentnet/tridentnet_r50-caffe_1x_coco.py', 64, {})
+TRIDENT = FAMILIES['det: TridentNet Faster R-CNN']
 # family -> (scope, config, input size, overrides, what the error must
 # say)
 CANNOT_BE_STUDENTS = {
@@ -205,9 +213,12 @@ def _build(scope, config, size, overrides):
         # which the default relative loss divides by: compare directions
         feat_loss=dict(type='FeatureMSELoss', normalize=True),
         probe_input_shape=_shape(size))
+    # initialised as the Runner does: some upstream modules hold
+    # uninitialised memory until init_weights (SSD's L2Norm, TridentConv)
     return build_model(Config(dict(
         default_scope=scope, model=model,
-        data_preprocessor=upstream.get('data_preprocessor')))).train()
+        data_preprocessor=upstream.get('data_preprocessor'))),
+        init_weights=True).train()
 
 
 def _shape(size) -> tuple:
