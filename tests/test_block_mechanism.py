@@ -53,7 +53,7 @@ def test_keep_internal_losses_supervises_boundaries_inside_a_group(
     model = build_model(cls_config(
         extra='model = dict(keep_internal_losses=True)')).train()
     model.set_groups([[0, 1], [2, 3]])
-    assert model.grouping.boundaries_used() == [0, 1, 2]
+    assert model.grouping.boundaries_used(model.groups) == [0, 1, 2]
     losses = model.loss(*_batch(model))
     assert {'loss_feat_b0', 'loss_feat_b1', 'loss_feat_b2'} <= set(losses)
     # inside the first group, block 0's loss reaches only block 0; the
@@ -62,7 +62,7 @@ def test_keep_internal_losses_supervises_boundaries_inside_a_group(
     assert _grad_blocks(model, losses['loss_feat_b2']) == {2}
     # end to end there is no internal loss to keep: plain KD
     model.set_groups([[0, 1, 2, 3]])
-    assert model.grouping.boundaries_used() == []
+    assert model.grouping.boundaries_used(model.groups) == []
     assert set(model.loss(*_batch(model))) == {'loss_ce', 'loss_kd'}
 
 

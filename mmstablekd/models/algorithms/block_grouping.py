@@ -9,7 +9,8 @@ from ..blocks.groups import Groups
 class BlockGrouping:
     """The current grouping of the blocks and the losses computed with it.
 
-    ``RecompositionHook`` sets both at each stage (:meth:`set`); the
+    ``RecompositionHook`` sets both at each stage (:meth:`set_groups`,
+    :meth:`set_active_losses`, through the model); the
     algorithm reads which boundaries the teacher must provide
     (:meth:`boundaries_used`), which feature losses to compute
     (:meth:`supervised_boundaries`) and whether a loss is on
@@ -76,15 +77,11 @@ class BlockGrouping:
         """Boundaries whose feature loss is computed now."""
         return self._supervised(self.groups, self.active_losses)
 
-    def boundaries_used(self,
-                        groups: Optional[Sequence[Sequence[int]]] = None,
+    def boundaries_used(self, groups: Sequence[Sequence[int]],
                         losses: Optional[Sequence[str]] = None) -> List[int]:
-        """Boundaries whose teacher feature training with ``groups`` (None:
-        the current grouping and losses) and ``losses`` (None: those the
-        grouping implies) uses: fed to a student block or targeted by a
-        feature loss."""
-        if groups is None:
-            groups, losses = self.groups, self.active_losses
+        """Boundaries whose teacher feature training with ``groups`` and
+        ``losses`` (None: those the grouping implies) uses: fed to a student
+        block or targeted by a feature loss."""
         return sorted(
             set(self.feeding.fed_boundaries(groups))
             | set(self._supervised(groups, losses)))

@@ -346,7 +346,8 @@ class StableKD(BaseModel):
         ``needed`` (default: what this iteration uses), or not at all;
         returns its recorded outputs by module path."""
         if needed is None:
-            boundaries = self.grouping.boundaries_used()
+            boundaries = self.grouping.boundaries_used(
+                self.groups, self.active_losses)
             self.alignments.check_fitted(boundaries)
             needed = [self.teacher_plan.boundaries[j] for j in boundaries] + [
                 t for name, (_, t) in self.output_paths.ends.items()
