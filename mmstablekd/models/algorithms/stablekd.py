@@ -231,7 +231,7 @@ class StableKD(BaseModel):
         """The losses a schedule may switch on and off: ``'task'`` (the
         student's own losses), ``'feat_b<j>'`` for each boundary, and the
         output losses by name."""
-        return self.grouping.loss_names
+        return list(self.grouping.loss_names)
 
     @property
     def active_losses(self) -> Optional[Tuple[str, ...]]:
