@@ -43,6 +43,7 @@ that ran and which hold the issue's targets.
 import argparse
 import itertools
 import json
+import math
 import os
 import os.path as osp
 import statistics
@@ -106,6 +107,8 @@ VARIANTS = {
     'noclip-rel10': dict(NOCLIP, **_relative(10.0)),
     # ... the gradients' norm clipped at 5 (not 10)
     'clip5': {'optim_wrapper.clip_grad': dict(max_norm=5.0)},
+    # ... the feature losses of merged boundaries kept to the end
+    'keep': {'model.keep_internal_losses': True},
     # ... decomposed 10%, half-merged 10% (end to end from 20%)
     'short': {'recomposition.half.begin': 0.1,
               'recomposition.merged.begin': 0.2},
@@ -356,11 +359,25 @@ def train(config: str, work_dir: str, options: dict) -> dict:
     probe = next(h for h in runner.hooks
                  if type(h).__name__ == 'CompositionProbeHook')
     result = dict(top1=probe.records[-1]['top1'], records=probe.records,
+                  correct=per_image_correct(runner),
                   iters=runner.iter, seconds=time.perf_counter() - start,
                   ckpt=osp.join(work_dir, f'epoch_{runner.epoch}.pth'),
                   options=options)
     json.dump(result, open(osp.join(work_dir, 'result.json'), 'w'))
     return result
+
+
+def per_image_correct(runner) -> str:
+    """Per validation image, in the (unshuffled) loader's order, ``'1'``
+    where the trained model's top-1 class is its label, else ``'0'``."""
+    import torch
+    runner.model.eval()
+    marks = []
+    with torch.no_grad():
+        for batch in runner.val_dataloader:
+            marks += ['1' if int(s.pred_label) == int(s.gt_label) else '0'
+                      for s in runner.model.val_step(batch)]
+    return ''.join(marks)
 
 
 def run_all(runs: list, work_dir: str, jobs: int, report_only: bool):
@@ -462,6 +479,44 @@ def summarise(cells_: list, results: dict, variants) -> tuple:
         '| method | cells | cells within 0.5 of max(KD, alone) | worst '
         'margin | mean over KD |', '|---|---:|---:|---:|---:|'] + verdicts)
     return '\n'.join(lines), verdict
+
+
+def sign_test(wins: int, losses: int) -> float:
+    """Exact two-sided p-value of ``wins`` against ``losses`` discordant
+    pairs under a fair coin (the sign test; McNemar's exact test)."""
+    n, k = wins + losses, min(wins, losses)
+    if n == 0:
+        return 1.
+    return min(1., 2 * sum(math.comb(n, i) for i in range(k + 1)) / 2**n)
+
+
+def paired(cells_: list, results: dict, variants) -> str:
+    """Per cell and StableKD variant, over the seeds both ran: the test
+    images only StableKD gets right, only KD gets right, and the sign
+    test's p-value on them (same image, same seed: a paired comparison)."""
+    lines = ['| cell | variant | seeds | StableKD only right | KD only right '
+             '| difference (points) | sign test p |',
+             '|---|---|---:|---:|---:|---:|---:|']
+    for cell in cells_:
+        name = cell_name(cell)
+        for variant in variants:
+            wins = losses = images = seeds = 0
+            for (n, method, seed), kd in results.items():
+                other = results.get((n, f'StableKD {variant}', seed), {})
+                if n != name or method != 'KD' or 'correct' not in other \
+                        or 'correct' not in kd:
+                    continue
+                pairs = list(zip(other['correct'], kd['correct']))
+                wins += pairs.count(('1', '0'))
+                losses += pairs.count(('0', '1'))
+                images += len(pairs)
+                seeds += 1
+            if seeds:
+                lines.append(
+                    f'| {name} | {variant} | {seeds} | {wins} | {losses} | '
+                    f'{100. * (wins - losses) / images:+.2f} | '
+                    f'{sign_test(wins, losses):.3f} |')
+    return '\n'.join(lines)
 
 
 def diagnosis_plot(results: dict, cells_: list, methods: list,
@@ -597,6 +652,15 @@ Teachers (test top-1 after {args.teacher_epochs} epochs on all the data):
 ## Final test top-1 (%), mean ± std over seeds {args.seeds}
 
 {table}
+
+## KD and StableKD on the same test images
+
+Over the seeds: the test images one method classifies right and the other
+wrong (the same image, the same seed), the difference in points of top-1
+averaged over the seeds, and the exact sign test's p-value (small: the
+difference is more than the luck of which images flip).
+
+{paired(chosen, results, args.variants)}
 
 ## How the composed student stands (seed 0)
 

@@ -182,6 +182,22 @@ def test_kd_grid_reports_every_method_and_the_composition(tmp_path):
     # the corrupted set in every split
     assert all(result['options'][f'{split}_dataloader.dataset.clutter'] == 1
                for split in ('train', 'val', 'test'))
+    # per test image, right or wrong: the final top-1 exactly
+    assert set(result['correct']) <= {'0', '1'}
+    assert abs(100. * result['correct'].count('1') / len(result['correct'])
+               - result['top1']) < 1e-6
+    kd = json.load(open(
+        tmp_path / 'grid' / 'clutter1_noise8_r34_ratio1_w8_s16_lr0.05_ce1-1_'
+        'd0.2_i5' / 'KD' / 'seed0' / 'result.json'))
+    # the paired comparison: the images where the two differ, counted
+    variant, seeds, wins, losses, diff, p = table_rows(
+        report, 'clutter1_noise8_r34_ratio1_w8_s16_lr0.05_ce1-1_d0.2_i5')[1]
+    assert (variant, seeds) == ('mse', '1')
+    pairs = list(zip(result['correct'], kd['correct']))
+    assert (int(wins), int(losses)) == (pairs.count(('1', '0')),
+                                        pairs.count(('0', '1')))
+    assert abs(float(diff) - (result['top1'] - kd['top1'])) < 0.01
+    assert 0 <= float(p) <= 1
     probe = result['records']
     # one epoch, validated once, at its end: end to end
     assert probe[-1]['groups'] == [[0, 1, 2, 3]]
