@@ -107,7 +107,7 @@ VARIANTS = {
     'noclip-rel10': dict(NOCLIP, **_relative(10.0)),
     # ... the gradients' norm clipped at 5 (not 10)
     'clip5': {'optim_wrapper.clip_grad': dict(max_norm=5.0)},
-    # ... the feature losses of merged boundaries kept to the end
+    # ... every boundary's feature loss kept while half-merged
     'keep': {'model.keep_internal_losses': True},
     # ... decomposed 10%, half-merged 10% (end to end from 20%)
     'short': {'recomposition.half.begin': 0.1,
@@ -141,7 +141,7 @@ VARIANTS = {
     # ... decomposed 10%, half-merged 10%
     'mse-short': dict(MSE, **{'recomposition.half.begin': 0.1,
                               'recomposition.merged.begin': 0.2}),
-    # ... the feature losses of merged boundaries kept to the end
+    # ... every boundary's feature loss kept while half-merged
     'mse-keep': dict(MSE, **{'model.keep_internal_losses': True}),
     # ... the plain MSE weighted 10x / 100x
     'mse10': dict(MSE, **{'model.feat_loss.loss_weight': 10.0}),
