@@ -490,17 +490,32 @@ def sign_test(wins: int, losses: int) -> float:
     return min(1., 2 * sum(math.comb(n, i) for i in range(k + 1)) / 2**n)
 
 
+def final_train_loss(result: dict, key: str = 'loss_kd') -> float:
+    """Mean of the logged training loss ``key`` over the last tenth of a
+    run's iterations (read from its newest ``vis_data/scalars.json``)."""
+    run = osp.dirname(result['ckpt'])
+    newest = max(d for d in os.listdir(run) if osp.isfile(
+        osp.join(run, d, 'vis_data', 'scalars.json')))
+    with open(osp.join(run, newest, 'vis_data', 'scalars.json')) as f:
+        logged = [r for r in map(json.loads, f) if key in r]
+    last = logged[-1]['iter']
+    return statistics.mean(r[key] for r in logged if r['iter'] >= 0.9 * last)
+
+
 def paired(cells_: list, results: dict, variants) -> str:
     """Per cell and StableKD variant, over the seeds both ran: the test
-    images only StableKD gets right, only KD gets right, and the sign
-    test's p-value on them (same image, same seed: a paired comparison)."""
+    images only StableKD gets right, only KD gets right, the sign test's
+    p-value on them (same image, same seed: a paired comparison), and
+    both methods' KD loss on the training batches at the end."""
     lines = ['| cell | variant | seeds | StableKD only right | KD only right '
-             '| difference (points) | sign test p |',
-             '|---|---|---:|---:|---:|---:|---:|']
+             '| difference (points) | sign test p '
+             '| training KD loss at the end, KD / StableKD |',
+             '|---|---|---:|---:|---:|---:|---:|---:|']
     for cell in cells_:
         name = cell_name(cell)
         for variant in variants:
-            wins = losses = images = seeds = 0
+            wins = losses = images = 0
+            fits = []
             for (n, method, seed), kd in results.items():
                 other = results.get((n, f'StableKD {variant}', seed), {})
                 if n != name or method != 'KD' or 'correct' not in other \
@@ -510,12 +525,14 @@ def paired(cells_: list, results: dict, variants) -> str:
                 wins += pairs.count(('1', '0'))
                 losses += pairs.count(('0', '1'))
                 images += len(pairs)
-                seeds += 1
-            if seeds:
+                fits.append((final_train_loss(kd), final_train_loss(other)))
+            if fits:
+                fit_kd, fit_skd = map(statistics.mean, zip(*fits))
                 lines.append(
-                    f'| {name} | {variant} | {seeds} | {wins} | {losses} | '
-                    f'{100. * (wins - losses) / images:+.2f} | '
-                    f'{sign_test(wins, losses):.3f} |')
+                    f'| {name} | {variant} | {len(fits)} | {wins} | {losses} '
+                    f'| {100. * (wins - losses) / images:+.2f} | '
+                    f'{sign_test(wins, losses):.3f} | '
+                    f'{fit_kd:.3f} / {fit_skd:.3f} |')
     return '\n'.join(lines)
 
 
@@ -657,8 +674,10 @@ Teachers (test top-1 after {args.teacher_epochs} epochs on all the data):
 
 Over the seeds: the test images one method classifies right and the other
 wrong (the same image, the same seed), the difference in points of top-1
-averaged over the seeds, and the exact sign test's p-value (small: the
-difference is more than the luck of which images flip).
+averaged over the seeds, the exact sign test's p-value (small: the
+difference is more than the luck of which images flip), and how well each
+fits its training batches (the KD loss, mean over the last tenth of the
+iterations and the seeds).
 
 {paired(chosen, results, args.variants)}
 

@@ -2,6 +2,7 @@
 so that none rots unnoticed: each is run as a user runs it (a subprocess),
 from a tmp dir, with its work dir and report there, and its report is read
 back."""
+import glob
 import json
 import os.path as osp
 import subprocess
@@ -190,7 +191,7 @@ def test_kd_grid_reports_every_method_and_the_composition(tmp_path):
         tmp_path / 'grid' / 'clutter1_noise8_r34_ratio1_w8_s16_lr0.05_ce1-1_'
         'd0.2_i5' / 'KD' / 'seed0' / 'result.json'))
     # the paired comparison: the images where the two differ, counted
-    variant, seeds, wins, losses, diff, p = table_rows(
+    variant, seeds, wins, losses, diff, p, fits = table_rows(
         report, 'clutter1_noise8_r34_ratio1_w8_s16_lr0.05_ce1-1_d0.2_i5')[1]
     assert (variant, seeds) == ('mse', '1')
     pairs = list(zip(result['correct'], kd['correct']))
@@ -198,6 +199,13 @@ def test_kd_grid_reports_every_method_and_the_composition(tmp_path):
                                         pairs.count(('0', '1')))
     assert abs(float(diff) - (result['top1'] - kd['top1'])) < 0.01
     assert 0 <= float(p) <= 1
+    # the training KD loss at the end: within what each run logged
+    for fit, run in zip(map(float, fits.split(' / ')), (kd, result)):
+        logged = [json.loads(line).get('loss_kd') for line in open(
+            glob.glob(osp.join(tmp_path, osp.dirname(run['ckpt']), '*',
+                               'vis_data', 'scalars.json'))[-1])]
+        logged = [v for v in logged if v is not None]
+        assert min(logged) - 1e-3 <= fit <= max(logged) + 1e-3
     probe = result['records']
     # one epoch, validated once, at its end: end to end
     assert probe[-1]['groups'] == [[0, 1, 2, 3]]
