@@ -105,6 +105,8 @@ VARIANTS = {
     'noclip': NOCLIP,
     # ... without the clip, the relative feature loss weighted 10 (not 30)
     'noclip-rel10': dict(NOCLIP, **_relative(10.0)),
+    # ... the relative feature loss weighted 10 (not 30)
+    'rel10': _relative(10.0),
     # ... the gradients' norm clipped at 5 (not 10)
     'clip5': {'optim_wrapper.clip_grad': dict(max_norm=5.0)},
     # ... every boundary's feature loss kept while half-merged
@@ -423,7 +425,8 @@ def train_teachers(cells_: list, epochs: int, work_dir: str, jobs: int,
         name, config, options = teacher_run(depth, width, size, epochs)
         runs.append(((name, 'teacher', 0), config, options))
     results = run_all(runs, work_dir, jobs, report_only)
-    return {key[0]: dict(ckpt=r['ckpt'], top1=r['top1'])
+    return {key[0]: dict(ckpt=r['ckpt'], top1=r['top1'],
+                         correct=r.get('correct'))
             for key, r in results.items()}
 
 
@@ -502,20 +505,36 @@ def final_train_loss(result: dict, key: str = 'loss_kd') -> float:
     return statistics.mean(r[key] for r in logged if r['iter'] >= 0.9 * last)
 
 
-def paired(cells_: list, results: dict, variants) -> str:
+def errors(correct: str, teacher: str = None) -> tuple:
+    """``(wrong, also the teacher's)``: how many test images a run gets
+    wrong, and how many of those its teacher gets wrong too (``None``
+    without the teacher's per-image record)."""
+    wrong = [i for i, c in enumerate(correct) if c == '0']
+    if teacher is None:
+        return len(wrong), None
+    return len(wrong), sum(teacher[i] == '0' for i in wrong)
+
+
+def paired(cells_: list, results: dict, variants, teachers: dict) -> str:
     """Per cell and StableKD variant, over the seeds both ran: the test
     images only StableKD gets right, only KD gets right, the sign test's
-    p-value on them (same image, same seed: a paired comparison), and
-    both methods' KD loss on the training batches at the end."""
+    p-value on them (same image, same seed: a paired comparison), both
+    methods' KD loss on the training batches at the end, and their test
+    errors with how many of those the teacher makes too."""
     lines = ['| cell | variant | seeds | StableKD only right | KD only right '
              '| difference (points) | sign test p '
-             '| training KD loss at the end, KD / StableKD |',
-             '|---|---|---:|---:|---:|---:|---:|---:|']
+             '| training KD loss at the end, KD / StableKD '
+             '| teacher\'s errors | test errors (the teacher\'s too), '
+             'KD / StableKD |',
+             '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|']
     for cell in cells_:
         name = cell_name(cell)
+        teacher = teachers.get(teacher_key(
+            cell['depth'], round(cell['width'] / cell['ratio']),
+            cell['size']), {}).get('correct')
         for variant in variants:
             wins = losses = images = 0
-            fits = []
+            fits, wrong = [], []
             for (n, method, seed), kd in results.items():
                 other = results.get((n, f'StableKD {variant}', seed), {})
                 if n != name or method != 'KD' or 'correct' not in other \
@@ -526,13 +545,23 @@ def paired(cells_: list, results: dict, variants) -> str:
                 losses += pairs.count(('0', '1'))
                 images += len(pairs)
                 fits.append((final_train_loss(kd), final_train_loss(other)))
+                wrong.append((errors(kd['correct'], teacher),
+                              errors(other['correct'], teacher)))
             if fits:
                 fit_kd, fit_skd = map(statistics.mean, zip(*fits))
+                if teacher is None:
+                    shared, teacher_wrong = 'no per-image record', ''
+                else:
+                    shared = ' / '.join(
+                        '{} ({})'.format(*map(sum, zip(*run)))
+                        for run in zip(*wrong))
+                    teacher_wrong = teacher.count('0')
                 lines.append(
                     f'| {name} | {variant} | {len(fits)} | {wins} | {losses} '
                     f'| {100. * (wins - losses) / images:+.2f} | '
                     f'{sign_test(wins, losses):.3f} | '
-                    f'{fit_kd:.3f} / {fit_skd:.3f} |')
+                    f'{fit_kd:.3f} / {fit_skd:.3f} | {teacher_wrong} | '
+                    f'{shared} |')
     return '\n'.join(lines)
 
 
@@ -675,11 +704,13 @@ Teachers (test top-1 after {args.teacher_epochs} epochs on all the data):
 Over the seeds: the test images one method classifies right and the other
 wrong (the same image, the same seed), the difference in points of top-1
 averaged over the seeds, the exact sign test's p-value (small: the
-difference is more than the luck of which images flip), and how well each
+difference is more than the luck of which images flip), how well each
 fits its training batches (the KD loss, mean over the last tenth of the
-iterations and the seeds).
+iterations and the seeds), and the test images each gets wrong, summed
+over the seeds, with how many of them the teacher gets wrong too (the
+teacher's own errors: one run).
 
-{paired(chosen, results, args.variants)}
+{paired(chosen, results, args.variants, teachers)}
 
 ## How the composed student stands (seed 0)
 

@@ -191,7 +191,8 @@ def test_kd_grid_reports_every_method_and_the_composition(tmp_path):
         tmp_path / 'grid' / 'clutter1_noise8_r34_ratio1_w8_s16_lr0.05_ce1-1_'
         'd0.2_i5' / 'KD' / 'seed0' / 'result.json'))
     # the paired comparison: the images where the two differ, counted
-    variant, seeds, wins, losses, diff, p, fits = table_rows(
+    variant, seeds, wins, losses, diff, p, fits, teacher_wrong, wrong = \
+        table_rows(
         report, 'clutter1_noise8_r34_ratio1_w8_s16_lr0.05_ce1-1_d0.2_i5')[1]
     assert (variant, seeds) == ('mse', '1')
     pairs = list(zip(result['correct'], kd['correct']))
@@ -206,6 +207,15 @@ def test_kd_grid_reports_every_method_and_the_composition(tmp_path):
                                'vis_data', 'scalars.json'))[-1])]
         logged = [v for v in logged if v is not None]
         assert min(logged) - 1e-3 <= fit <= max(logged) + 1e-3
+    # each run's test errors, and of them those its teacher makes too
+    teacher = json.load(open(
+        tmp_path / 'grid' / 'clutter1_noise8_teacher_r34_w8_s16' / 'teacher'
+        / 'seed0' / 'result.json'))['correct']
+    assert int(teacher_wrong) == teacher.count('0')
+    for cell, run in zip(wrong.split(' / '), (kd, result)):
+        mistakes = [i for i, c in enumerate(run['correct']) if c == '0']
+        assert cell == '{} ({})'.format(
+            len(mistakes), sum(teacher[i] == '0' for i in mistakes))
     probe = result['records']
     # one epoch, validated once, at its end: end to end
     assert probe[-1]['groups'] == [[0, 1, 2, 3]]
