@@ -68,6 +68,11 @@ BUDGETS = {16: {1.0: 138, 0.2: 180}, 24: {1.0: 138, 0.2: 60},
 # DigitsDataset's corruption (--clutter, --noise): a harder set, on which
 # KD does not reach the digits' ceiling; in every run's and teacher's name
 CORRUPTION = dict(clutter=0, noise=0.)
+# the teachers' training epochs on all the data (--teacher-epochs): other
+# than the default, named in the teachers' and the distilled runs' names,
+# so that runs from teachers trained for another length are not reused
+TEACHERS = dict(epochs=15)
+DEFAULT_TEACHER_EPOCHS = TEACHERS['epochs']
 FACTORS = dict(
     depth=(34, 18),  # the teacher's; the student is a ResNet-18
     ratio=(1.0, 0.5, 0.25),  # student / teacher base width
@@ -188,12 +193,20 @@ def data_tag() -> str:
     return 'clutter{clutter}_noise{noise:g}_'.format(**CORRUPTION)
 
 
+def teacher_tag() -> str:
+    """``''`` for teachers of the default length, else e.g. ``'t45ep_'``
+    (teachers trained 45 epochs)."""
+    epochs = TEACHERS['epochs']
+    return '' if epochs == DEFAULT_TEACHER_EPOCHS else f't{epochs}ep_'
+
+
 def teacher_key(depth: int, width: int, size: int) -> str:
-    return f'{data_tag()}teacher_r{depth}_w{width}_s{size}'
+    return f'{data_tag()}{teacher_tag()}teacher_r{depth}_w{width}_s{size}'
 
 
-def teacher_run(depth: int, width: int, size: int, epochs: int):
+def teacher_run(depth: int, width: int, size: int):
     """``(name, config, options)`` of one teacher, on all the data."""
+    epochs = TEACHERS['epochs']
     options = {**width_options(width, 'model.'),
                **data_options(size, 1.0, 1),
                'model.backbone.depth': depth,
@@ -318,7 +331,7 @@ def check_budgets(work_dir: str, jobs: int) -> str:
 def cell_name(cell: dict) -> str:
     name = ('r{depth}_ratio{ratio:g}_w{width}_s{size}_lr{lr}_'
             'ce{recipe}_d{data}_i{iters}')
-    return data_tag() + name.format(
+    return data_tag() + teacher_tag() + name.format(
         **cell, iters=budget(cell)).replace('/', '-')
 
 
@@ -415,14 +428,14 @@ def _worker_init() -> None:
     sys.path[:0] = [osp.join(ROOT, 'benchmarks')]
 
 
-def train_teachers(cells_: list, epochs: int, work_dir: str, jobs: int,
+def train_teachers(cells_: list, work_dir: str, jobs: int,
                    report_only: bool) -> dict:
     """Checkpoint path by teacher key, for every teacher the cells use."""
     needed = sorted({(c['depth'], round(c['width'] / c['ratio']), c['size'])
                      for c in cells_})
     runs = []
     for depth, width, size in needed:
-        name, config, options = teacher_run(depth, width, size, epochs)
+        name, config, options = teacher_run(depth, width, size)
         runs.append(((name, 'teacher', 0), config, options))
     results = run_all(runs, work_dir, jobs, report_only)
     return {key[0]: dict(ckpt=r['ckpt'], top1=r['top1'],
@@ -624,7 +637,8 @@ def main():
     parser.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2])
     parser.add_argument('--variants', nargs='+', choices=list(VARIANTS),
                         default=['default'])
-    parser.add_argument('--teacher-epochs', type=int, default=15)
+    parser.add_argument('--teacher-epochs', type=int,
+                        default=DEFAULT_TEACHER_EPOCHS)
     parser.add_argument('--cells', type=int, nargs='+',
                         help='indices of the design\'s cells to run (all '
                         'by default)')
@@ -648,6 +662,7 @@ def main():
         for budgets in BUDGETS.values():
             budgets.update({1.0: args.budgets[0], 0.2: args.budgets[1]})
     CORRUPTION.update(clutter=args.clutter, noise=args.noise)
+    TEACHERS.update(epochs=args.teacher_epochs)
     os.environ.setdefault('OMP_NUM_THREADS', '1')
     if args.check_budgets:
         print(check_budgets(args.work_dir, args.jobs))
@@ -656,8 +671,8 @@ def main():
     chosen = cells(args.design)
     if args.cells is not None:
         chosen = [chosen[i] for i in args.cells]
-    teachers = train_teachers(chosen, args.teacher_epochs,
-                              args.work_dir, args.jobs, args.report_only)
+    teachers = train_teachers(chosen, args.work_dir, args.jobs,
+                              args.report_only)
     runs = [run for cell in chosen
             for run in cell_runs(cell, args.seeds, args.variants,
                                  {k: t['ckpt'] for k, t in teachers.items()})]

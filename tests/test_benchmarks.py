@@ -177,8 +177,10 @@ def test_kd_grid_reports_every_method_and_the_composition(tmp_path):
     assert all(0 <= v <= 100 for v in numbers(
         c.split(' (')[0] for c in row[7:11]))
     assert osp.isfile(tmp_path / 'grid_composition.png')
+    # runs from 1-epoch teachers say so in their names (t1ep_): never
+    # reused for teachers of another length
     result = json.load(open(
-        tmp_path / 'grid' / 'clutter1_noise8_r34_ratio1_w8_s16_lr0.05_ce1-1_'
+        tmp_path / 'grid' / 'clutter1_noise8_t1ep_r34_ratio1_w8_s16_lr0.05_ce1-1_'
         'd0.2_i5' / 'StableKD_mse' / 'seed0' / 'result.json'))
     # the corrupted set in every split
     assert all(result['options'][f'{split}_dataloader.dataset.clutter'] == 1
@@ -188,12 +190,12 @@ def test_kd_grid_reports_every_method_and_the_composition(tmp_path):
     assert abs(100. * result['correct'].count('1') / len(result['correct'])
                - result['top1']) < 1e-6
     kd = json.load(open(
-        tmp_path / 'grid' / 'clutter1_noise8_r34_ratio1_w8_s16_lr0.05_ce1-1_'
+        tmp_path / 'grid' / 'clutter1_noise8_t1ep_r34_ratio1_w8_s16_lr0.05_ce1-1_'
         'd0.2_i5' / 'KD' / 'seed0' / 'result.json'))
     # the paired comparison: the images where the two differ, counted
     variant, seeds, wins, losses, diff, p, fits, teacher_wrong, wrong = \
         table_rows(
-        report, 'clutter1_noise8_r34_ratio1_w8_s16_lr0.05_ce1-1_d0.2_i5')[1]
+        report, 'clutter1_noise8_t1ep_r34_ratio1_w8_s16_lr0.05_ce1-1_d0.2_i5')[1]
     assert (variant, seeds) == ('mse', '1')
     pairs = list(zip(result['correct'], kd['correct']))
     assert (int(wins), int(losses)) == (pairs.count(('1', '0')),
@@ -209,7 +211,7 @@ def test_kd_grid_reports_every_method_and_the_composition(tmp_path):
         assert min(logged) - 1e-3 <= fit <= max(logged) + 1e-3
     # each run's test errors, and of them those its teacher makes too
     teacher = json.load(open(
-        tmp_path / 'grid' / 'clutter1_noise8_teacher_r34_w8_s16' / 'teacher'
+        tmp_path / 'grid' / 'clutter1_noise8_t1ep_teacher_r34_w8_s16' / 'teacher'
         / 'seed0' / 'result.json'))['correct']
     assert int(teacher_wrong) == teacher.count('0')
     for cell, run in zip(wrong.split(' / '), (kd, result)):
