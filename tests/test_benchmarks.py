@@ -179,9 +179,9 @@ def test_kd_grid_reports_every_method_and_the_composition(tmp_path):
     assert osp.isfile(tmp_path / 'grid_composition.png')
     # runs from 1-epoch teachers say so in their names (t1ep_): never
     # reused for teachers of another length
+    cell = 'clutter1_noise8_t1ep_r34_ratio1_w8_s16_lr0.05_ce1-1_d0.2_i5'
     result = json.load(open(
-        tmp_path / 'grid' / 'clutter1_noise8_t1ep_r34_ratio1_w8_s16_lr0.05_ce1-1_'
-        'd0.2_i5' / 'StableKD_mse' / 'seed0' / 'result.json'))
+        tmp_path / 'grid' / cell / 'StableKD_mse' / 'seed0' / 'result.json'))
     # the corrupted set in every split
     assert all(result['options'][f'{split}_dataloader.dataset.clutter'] == 1
                for split in ('train', 'val', 'test'))
@@ -189,13 +189,11 @@ def test_kd_grid_reports_every_method_and_the_composition(tmp_path):
     assert set(result['correct']) <= {'0', '1'}
     assert abs(100. * result['correct'].count('1') / len(result['correct'])
                - result['top1']) < 1e-6
-    kd = json.load(open(
-        tmp_path / 'grid' / 'clutter1_noise8_t1ep_r34_ratio1_w8_s16_lr0.05_ce1-1_'
-        'd0.2_i5' / 'KD' / 'seed0' / 'result.json'))
+    kd = json.load(open(tmp_path / 'grid' / cell / 'KD' / 'seed0' /
+                        'result.json'))
     # the paired comparison: the images where the two differ, counted
     variant, seeds, wins, losses, diff, p, fits, teacher_wrong, wrong = \
-        table_rows(
-        report, 'clutter1_noise8_t1ep_r34_ratio1_w8_s16_lr0.05_ce1-1_d0.2_i5')[1]
+        table_rows(report, cell)[1]
     assert (variant, seeds) == ('mse', '1')
     pairs = list(zip(result['correct'], kd['correct']))
     assert (int(wins), int(losses)) == (pairs.count(('1', '0')),
@@ -211,8 +209,8 @@ def test_kd_grid_reports_every_method_and_the_composition(tmp_path):
         assert min(logged) - 1e-3 <= fit <= max(logged) + 1e-3
     # each run's test errors, and of them those its teacher makes too
     teacher = json.load(open(
-        tmp_path / 'grid' / 'clutter1_noise8_t1ep_teacher_r34_w8_s16' / 'teacher'
-        / 'seed0' / 'result.json'))['correct']
+        tmp_path / 'grid' / 'clutter1_noise8_t1ep_teacher_r34_w8_s16' /
+        'teacher' / 'seed0' / 'result.json'))['correct']
     assert int(teacher_wrong) == teacher.count('0')
     for cell, run in zip(wrong.split(' / '), (kd, result)):
         mistakes = [i for i, c in enumerate(run['correct']) if c == '0']
