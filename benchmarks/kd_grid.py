@@ -204,6 +204,12 @@ def teacher_key(depth: int, width: int, size: int) -> str:
     return f'{data_tag()}{teacher_tag()}teacher_r{depth}_w{width}_s{size}'
 
 
+def cell_teacher(cell: dict) -> str:
+    """The key of ``cell``'s teacher (its depth, width and input size)."""
+    return teacher_key(cell['depth'], round(cell['width'] / cell['ratio']),
+                       cell['size'])
+
+
 def teacher_run(depth: int, width: int, size: int):
     """``(name, config, options)`` of one teacher, on all the data."""
     epochs = TEACHERS['epochs']
@@ -278,7 +284,7 @@ def cell_runs(cell: dict, seeds, variants, teachers: dict) -> list:
                   **{'optim_wrapper.optimizer.lr': cell['lr']})
     ce, kd = (float(w) for w in cell['recipe'].split('/'))
     t_width = round(cell['width'] / cell['ratio'])
-    t_ckpt = teachers[teacher_key(cell['depth'], t_width, cell['size'])]
+    t_ckpt = teachers[cell_teacher(cell)]
     distill = dict(common, **width_options(cell['width'], 'model.student.'),
                    **width_options(t_width, 'model.teacher.'), **{
                        'model.teacher.backbone.depth': cell['depth'],
@@ -430,7 +436,8 @@ def _worker_init() -> None:
 
 def train_teachers(cells_: list, work_dir: str, jobs: int,
                    report_only: bool) -> dict:
-    """Checkpoint path by teacher key, for every teacher the cells use."""
+    """``ckpt``, ``top1`` and per-image ``correct`` by teacher key, for
+    every teacher the cells use."""
     needed = sorted({(c['depth'], round(c['width'] / c['ratio']), c['size'])
                      for c in cells_})
     runs = []
@@ -518,13 +525,10 @@ def final_train_loss(result: dict, key: str = 'loss_kd') -> float:
     return statistics.mean(r[key] for r in logged if r['iter'] >= 0.9 * last)
 
 
-def errors(correct: str, teacher: str = None) -> tuple:
+def errors(correct: str, teacher: str) -> tuple:
     """``(wrong, also the teacher's)``: how many test images a run gets
-    wrong, and how many of those its teacher gets wrong too (``None``
-    without the teacher's per-image record)."""
+    wrong, and how many of those its teacher gets wrong too."""
     wrong = [i for i, c in enumerate(correct) if c == '0']
-    if teacher is None:
-        return len(wrong), None
     return len(wrong), sum(teacher[i] == '0' for i in wrong)
 
 
@@ -542,9 +546,7 @@ def paired(cells_: list, results: dict, variants, teachers: dict) -> str:
              '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|']
     for cell in cells_:
         name = cell_name(cell)
-        teacher = teachers.get(teacher_key(
-            cell['depth'], round(cell['width'] / cell['ratio']),
-            cell['size']), {}).get('correct')
+        teacher = teachers.get(cell_teacher(cell), {}).get('correct')
         for variant in variants:
             wins = losses = images = 0
             fits, wrong = [], []
@@ -558,8 +560,9 @@ def paired(cells_: list, results: dict, variants, teachers: dict) -> str:
                 losses += pairs.count(('0', '1'))
                 images += len(pairs)
                 fits.append((final_train_loss(kd), final_train_loss(other)))
-                wrong.append((errors(kd['correct'], teacher),
-                              errors(other['correct'], teacher)))
+                if teacher is not None:
+                    wrong.append((errors(kd['correct'], teacher),
+                                  errors(other['correct'], teacher)))
             if fits:
                 fit_kd, fit_skd = map(statistics.mean, zip(*fits))
                 if teacher is None:

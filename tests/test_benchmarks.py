@@ -212,9 +212,9 @@ def test_kd_grid_reports_every_method_and_the_composition(tmp_path):
         tmp_path / 'grid' / 'clutter1_noise8_t1ep_teacher_r34_w8_s16' /
         'teacher' / 'seed0' / 'result.json'))['correct']
     assert int(teacher_wrong) == teacher.count('0')
-    for cell, run in zip(wrong.split(' / '), (kd, result)):
+    for counted, run in zip(wrong.split(' / '), (kd, result)):
         mistakes = [i for i, c in enumerate(run['correct']) if c == '0']
-        assert cell == '{} ({})'.format(
+        assert counted == '{} ({})'.format(
             len(mistakes), sum(teacher[i] == '0' for i in mistakes))
     probe = result['records']
     # one epoch, validated once, at its end: end to end
