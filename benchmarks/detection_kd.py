@@ -24,7 +24,8 @@ baselines plus the recomposition).
 Generated data: 256 training and 64 validation images of 128 x 128 pixels
 (the demo's).
 
-Finished runs are kept in the work dir (``result.json``) and not run again.
+Finished runs are kept in the work dir (``result.json``) and not run again
+while their config and options are unchanged.
 Writes a Markdown report: bbox mAP, mean ± std over seeds, per family and
 budget, and every run's figures.
 """

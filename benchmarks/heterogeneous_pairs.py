@@ -110,11 +110,9 @@ def train_teachers(work_dir: str, jobs: int, widths, epochs,
     on all the data, ``extra`` options last."""
     def one(width):
         run_dir = osp.join(work_dir, f'teacher_w{width}')
-        result = run('resnet18-w32_digits_teacher.py', run_dir,
-                     teacher_options(width) + epoch_options(epochs) + extra)
-        # results kept before train_once recorded the checkpoint lack it
-        ckpt = open(osp.join(run_dir, 'last_checkpoint')).read().strip()
-        return width, dict(result, ckpt=ckpt)
+        return width, run('resnet18-w32_digits_teacher.py', run_dir,
+                          teacher_options(width) + epoch_options(epochs) +
+                          extra)
 
     with ThreadPoolExecutor(jobs) as pool:
         return dict(pool.map(one, widths))

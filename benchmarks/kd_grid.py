@@ -37,7 +37,9 @@ that fed the next block, and the top-1 of the last block fed the
 teacher's feature instead of the student's.
 
 Finished runs are kept in the work dir (``result.json``) and not run
-again, so the grid can be extended or resumed; the report lists the cells
+again while their config and options are unchanged (a run whose config
+file changed since is trained again), so the grid can be extended or
+resumed; the report lists the cells
 that ran and which hold the issue's targets.
 """
 import argparse
@@ -56,6 +58,7 @@ ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 CONFIGS = osp.join(ROOT, 'configs', 'demo')
 sys.path[:0] = [osp.join(ROOT, 'benchmarks')]
 from heterogeneous_pairs import how_it_ran  # noqa: E402
+from runs import kept_result, run_digest  # noqa: E402
 
 TRAIN_IMAGES = 1437
 BATCH = 64
@@ -354,11 +357,12 @@ def run_dir(work_dir: str, key) -> str:
     return osp.join(work_dir, name, slug, f'seed{seed}')
 
 
-def train(config: str, work_dir: str, options: dict) -> dict:
+def train(config: str, work_dir: str, options: dict, digest: str) -> dict:
     """Train ``config`` with ``options`` through a Runner (in this process,
     one torch thread) and return the validation curve and probe figures,
-    also kept as ``result.json`` in ``work_dir`` (:func:`run_all` reads
-    finished runs from there instead of training them again)."""
+    also kept with ``digest`` as ``result.json`` in ``work_dir``
+    (:func:`run_all` reads finished runs of the same digest from there
+    instead of training them again)."""
     import torch
     from mmengine.config import Config
     from mmengine.registry import RUNNERS
@@ -383,7 +387,7 @@ def train(config: str, work_dir: str, options: dict) -> dict:
                   correct=per_image_correct(runner),
                   iters=runner.iter, seconds=time.perf_counter() - start,
                   ckpt=osp.join(work_dir, f'epoch_{runner.epoch}.pth'),
-                  options=options)
+                  options=options, digest=digest)
     json.dump(result, open(osp.join(work_dir, 'result.json'), 'w'))
     return result
 
@@ -402,23 +406,24 @@ def per_image_correct(runner) -> str:
 
 
 def run_all(runs: list, work_dir: str, jobs: int, report_only: bool):
-    """Results by key of ``runs`` that have finished (training the rest
-    unless ``report_only``)."""
+    """Results by key of ``runs`` that have finished with the current
+    config and options (training the rest unless ``report_only``)."""
     results, todo = {}, []
     for key, config, options in runs:
-        done = osp.join(run_dir(work_dir, key), 'result.json')
-        if osp.exists(done):
-            results[key] = json.load(open(done))
+        digest = run_digest(osp.join(CONFIGS, config), options)
+        kept = kept_result(run_dir(work_dir, key), digest)
+        if kept is not None:
+            results[key] = kept
         elif not report_only:
-            todo.append((key, config, options))
+            todo.append((key, config, options, digest))
     # each seed of every cell before the next seed: early, broad figures
-    todo = sorted({k: (k, c, o) for k, c, o in todo}.values(),
+    todo = sorted({run[0]: run for run in todo}.values(),
                   key=lambda run: run[0][2])
     if todo:
         with ProcessPoolExecutor(jobs, mp_context=get_context('spawn'),
                                  initializer=_worker_init) as pool:
-            futures = {pool.submit(train, c, run_dir(work_dir, k), o): k
-                       for k, c, o in todo}
+            futures = {pool.submit(train, c, run_dir(work_dir, k), o, d): k
+                       for k, c, o, d in todo}
             for future, key in futures.items():
                 try:
                     results[key] = future.result()

@@ -1,7 +1,10 @@
 """How a benchmark trains its runs: each once through ``tools/train.py``,
 its result kept in its work dir (``result.json``) and read from there
-instead of training again, several runs at a time."""
+instead of training again while the config and options are the same,
+several runs at a time."""
 import argparse
+import functools
+import hashlib
 import json
 import os.path as osp
 import sys
@@ -13,23 +16,55 @@ sys.path[:0] = [osp.join(ROOT, 'tools')]
 import demo_digits  # noqa: E402
 
 
+@functools.lru_cache(maxsize=None)
+def _resolved(config: str) -> str:
+    """``config`` as MMEngine reads it (bases merged), as JSON text."""
+    from mmengine.config import Config
+    return json.dumps(Config.fromfile(config).to_dict(), sort_keys=True,
+                      default=repr)
+
+
+def run_digest(config: str, options: list) -> str:
+    """A digest of what a run trains: ``config`` (a path) with its bases
+    resolved, and the ``options`` given on top of it."""
+    text = _resolved(config) + json.dumps(options, sort_keys=True,
+                                          default=repr)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def kept_result(work_dir: str, digest: str) -> Optional[dict]:
+    """The ``result.json`` kept in ``work_dir`` if it is of the run whose
+    :func:`run_digest` is ``digest``; None if there is none or it is of
+    another config or options (which it prints)."""
+    done = osp.join(work_dir, 'result.json')
+    if not osp.exists(done):
+        return None
+    result = json.load(open(done))
+    if result.get('digest') == digest:
+        return result
+    print(f'{work_dir}: its result is of another config or options (or '
+          'from before results had a digest): not reused', flush=True)
+    return None
+
+
 def train_once(config: str, work_dir: str, options: list,
                measure: Callable[[str], dict],
                train: bool = True) -> Optional[dict]:
     """The result of ``config`` (a path) trained with ``options`` in
-    ``work_dir``: an earlier run's, or ``measure(work_dir)`` after training
-    it, with its wall time (``seconds``), last checkpoint (``ckpt``) and
-    ``options`` added. None when there is none and ``train`` is False."""
-    done = osp.join(work_dir, 'result.json')
-    if osp.exists(done):
-        return json.load(open(done))
-    if not train:
-        return None
+    ``work_dir``: an earlier run's when its ``digest`` (:func:`run_digest`)
+    is the current one, or ``measure(work_dir)`` after training it, with
+    its wall time (``seconds``), last checkpoint (``ckpt``), ``options``
+    and ``digest`` added. None when there is none and ``train`` is
+    False."""
+    digest = run_digest(config, options)
+    kept = kept_result(work_dir, digest)
+    if kept is not None or not train:
+        return kept
     seconds = demo_digits.train(config, work_dir, options)
     ckpt = open(osp.join(work_dir, 'last_checkpoint')).read().strip()
     result = dict(measure(work_dir), seconds=seconds, ckpt=ckpt,
-                  options=options)
-    json.dump(result, open(done, 'w'))
+                  options=options, digest=digest)
+    json.dump(result, open(osp.join(work_dir, 'result.json'), 'w'))
     return result
 
 

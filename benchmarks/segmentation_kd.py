@@ -18,7 +18,8 @@ decomposed / half-merged / end-to-end for 20% / 20% / 60%). Generated data:
 256 training and 64 validation images of 128 x 128 pixels; mIoU (in %) on
 the validation images, from MMSegmentation's IoUMetric.
 
-Finished runs are kept in the work dir (``result.json``) and not run again.
+Finished runs are kept in the work dir (``result.json``) and not run again
+while their config and options are unchanged.
 Writes a Markdown report: mIoU, mean ± std over seeds, and every run's.
 """
 import glob

@@ -18,6 +18,7 @@ import detection_kd  # noqa: E402
 import paper_claims  # noqa: E402
 import iteration_cost  # noqa: E402
 import kd_grid  # noqa: E402
+import runs  # noqa: E402
 
 DEMO = osp.join(ROOT, 'configs', 'demo')
 # Every training run on a class-balanced 5% of the digits (72 images) in
@@ -161,12 +162,29 @@ def test_paper_claims_variants_build(name):
     assert build_model(cfg).training is not None
 
 
+def test_run_digest_follows_the_config_and_its_options(tmp_path):
+    config = tmp_path / 'kd.py'
+    config.write_text(f"_base_ = ['{DEMO}/kd_resnet18-w32-w8_digits.py']\n")
+    digest = runs.run_digest(str(config), ['model.task_loss_weight=0.1'])
+    assert digest == runs.run_digest(str(config),
+                                     ['model.task_loss_weight=0.1'])
+    assert digest != runs.run_digest(str(config),
+                                     ['model.task_loss_weight=0.2'])
+    # the same file, changed: another digest (read again once the process
+    # forgets the file; a benchmark reads each config once)
+    config.write_text(config.read_text() +
+                      'optim_wrapper = dict(optimizer=dict(lr=0.2))\n')
+    runs._resolved.cache_clear()
+    assert digest != runs.run_digest(str(config),
+                                     ['model.task_loss_weight=0.1'])
+
+
 def test_kd_grid_reports_every_method_and_the_composition(tmp_path):
-    run_benchmark(tmp_path, 'kd_grid.py', '--design', 'issue', '--cells', 1,
-                  '--seeds', 0, '--variants', 'default', 'mse',
-                  '--teacher-epochs', 1, '--budgets', 10, 5, '--jobs', 1,
-                  '--clutter', 1, '--noise', 8,
-                  '--work-dir', 'grid', '--out', 'grid.md')
+    grid = ['kd_grid.py', '--design', 'issue', '--cells', 1, '--seeds', 0,
+            '--variants', 'default', 'mse', '--teacher-epochs', 1,
+            '--budgets', 10, 5, '--jobs', 1, '--clutter', 1, '--noise', 8,
+            '--work-dir', 'grid', '--out', 'grid.md']
+    run_benchmark(tmp_path, *grid)
     report = open(tmp_path / 'grid.md').read()
     assert 'DigitsDataset(clutter=1, noise=8)' in report
     for method in ('StableKD default', 'StableKD mse'):
@@ -220,6 +238,18 @@ def test_kd_grid_reports_every_method_and_the_composition(tmp_path):
     # one epoch, validated once, at its end: end to end
     assert probe[-1]['groups'] == [[0, 1, 2, 3]]
     assert {'gap_b0', 'gap_b1', 'gap_b2', 'fed_top1'} <= set(probe[-1])
+    # run again: the kept runs are read back, except one whose kept digest
+    # is not that of its config and options (as after the config changed)
+    stale = tmp_path / 'grid' / cell / 'StableKD_mse' / 'seed0' / \
+        'result.json'
+    json.dump(dict(result, digest='stale'), open(stale, 'w'))
+    kept = glob.glob(str(tmp_path / 'grid' / '**' / 'result.json'),
+                     recursive=True)
+    before = {path: osp.getmtime(path) for path in kept}
+    run_benchmark(tmp_path, *grid)
+    assert {path for path in kept
+            if osp.getmtime(path) != before[path]} == {str(stale)}
+    assert json.load(open(stale))['digest'] == result['digest']
 
 
 def test_kd_grid_narrow_design_meets_every_pair_of_levels():
