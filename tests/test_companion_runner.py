@@ -239,6 +239,9 @@ def test_companion_demo_config_trains_through_every_stage(path, tmp_path):
         # the gradients' norm clipped at 10 by MMEngine's OptimWrapper (as
         # the digits StableKD config they inherit says), which logs it
         assert runner.optim_wrapper.clip_grad_kwargs == dict(max_norm=10.0)
+        # ... and the relative feature loss weighted 10
+        assert (runner.model.feat_loss.relative,
+                runner.model.feat_loss.loss_weight) == (True, 10.0)
         assert runner.message_hub.get_scalar('train/grad_norm').current() > 0
     params = dict(runner.model.named_parameters())
     assert all(torch.isfinite(p).all() for p in params.values())

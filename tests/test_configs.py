@@ -122,6 +122,11 @@ def test_a_stablekd_config_is_its_kd_twin_plus_the_recomposition(path, twin):
     clip = ours.get('optim_wrapper', {}).pop('clip_grad', None)
     if clip != theirs.get('optim_wrapper', {}).pop('clip_grad', None):
         assert clip == dict(max_norm=10.0), path
+    # ... and weight the relative feature loss 10, not the model's 30
+    loss = ours['model'].pop('feat_loss', None)
+    if loss != theirs['model'].pop('feat_loss', None):
+        assert clip and loss == dict(type='FeatureMSELoss', relative=True,
+                                     loss_weight=10.), path
     # boundaries, alignment and feature loss: the model's defaults, or the
     # KD twin's own
     assert ours == theirs, path
