@@ -93,7 +93,7 @@ CONFIG_FILES = {
 }
 # the default before the relative feature loss, which the mse-* variants
 # start from
-MSE = {'model.feat_loss': dict(type='FeatureMSELoss'),
+MSE = {'model.feat_loss': dict(_delete_=True, type='FeatureMSELoss'),
        'model.alignment': dict(type='PCAProjection')}
 # the default before the gradient clip
 NOCLIP = {'optim_wrapper.clip_grad': None}

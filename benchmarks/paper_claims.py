@@ -64,7 +64,7 @@ VARIANTS = {
         'recomposition.half.begin=0.1', 'recomposition.merged.begin=0.2'
     ]),
     'StableKD, normalised features': ('StableKD', [
-        'model.feat_loss.type=FeatureMSELoss',
+        'model.feat_loss._delete_=True', 'model.feat_loss.type=FeatureMSELoss',
         'model.feat_loss.normalize=True'
     ]),
     'KD, lr 0.05': ('KD', ['optim_wrapper.optimizer.lr=0.05']),

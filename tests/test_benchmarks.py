@@ -162,6 +162,19 @@ def test_paper_claims_variants_build(name):
     assert build_model(cfg).training is not None
 
 
+@pytest.mark.parametrize('name', ['default', 'rel30', 'mse', 'mse10'])
+def test_kd_grid_variants_set_the_feature_loss_they_name(name):
+    # a variant's feat_loss replaces the config's (weight 10, relative)
+    # rather than merging into it: 'mse' is the plain MSE of weight 1
+    cfg = Config.fromfile(osp.join(DEMO, kd_grid.CONFIG_FILES['StableKD']))
+    cfg.merge_from_dict(kd_grid.VARIANTS[name])
+    cfg.model.teacher_ckpt = None
+    loss = build_model(cfg).feat_loss
+    assert (loss.relative, loss.loss_weight) == dict(
+        default=(True, 10.), rel30=(True, 30.), mse=(False, 1.),
+        mse10=(False, 10.))[name]
+
+
 def test_run_digest_follows_the_config_and_its_options(tmp_path):
     config = tmp_path / 'kd.py'
     config.write_text(f"_base_ = ['{DEMO}/kd_resnet18-w32-w8_digits.py']\n")
