@@ -67,10 +67,8 @@ def teacher(work_dir: str, ckpt: str, width: int, epochs: int,
     if ckpt:
         return dict(ckpt=ckpt, top1=None)
     run_dir = osp.join(work_dir, f'teacher_w{width}')
-    result = run('resnet18-w32_digits_teacher.py', run_dir,
-                 teacher_options(width) + epoch_options(epochs) + extra)
-    ckpt = open(osp.join(run_dir, 'last_checkpoint')).read().strip()
-    return dict(result, ckpt=ckpt)
+    return run('resnet18-w32_digits_teacher.py', run_dir,
+               teacher_options(width) + epoch_options(epochs) + extra)
 
 
 def plan(seeds, epochs: int, ckpt: str, width: int) -> list:

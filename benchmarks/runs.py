@@ -8,6 +8,7 @@ import hashlib
 import json
 import os.path as osp
 import sys
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import Callable, Dict, List, Optional
 
@@ -16,12 +17,17 @@ sys.path[:0] = [osp.join(ROOT, 'tools')]
 import demo_digits  # noqa: E402
 
 
+# MMEngine's config loading is not thread-safe (run_parallel's threads)
+_LOADING = threading.Lock()
+
+
 @functools.lru_cache(maxsize=None)
 def _resolved(config: str) -> str:
     """``config`` as MMEngine reads it (bases merged), as JSON text."""
     from mmengine.config import Config
-    return json.dumps(Config.fromfile(config).to_dict(), sort_keys=True,
-                      default=repr)
+    with _LOADING:
+        cfg = Config.fromfile(config)
+    return json.dumps(cfg.to_dict(), sort_keys=True, default=repr)
 
 
 def run_digest(config: str, options: list) -> str:

@@ -77,8 +77,7 @@ def main():
     teacher_dir = osp.join(args.work_dir, 'teacher')
     teacher = run(TEACHER, teacher_dir,
                   epoch_options(args.teacher_epochs) + args.cfg_options)
-    ckpt = open(osp.join(teacher_dir, 'last_checkpoint')).read().strip()
-    runs = plan(args.seeds, args.iters, args.resizes, ckpt)
+    runs = plan(args.seeds, args.iters, args.resizes, teacher['ckpt'])
     with ThreadPoolExecutor(args.jobs) as pool:
         done = pool.map(
             lambda r: run(r[2], osp.join(args.work_dir, _slug(
