@@ -127,8 +127,7 @@ def test_a_stablekd_config_is_its_kd_twin_plus_the_recomposition(path, twin):
     if loss != theirs['model'].pop('feat_loss', None):
         assert clip and loss == dict(type='FeatureMSELoss', relative=True,
                                      loss_weight=10.), path
-    # boundaries, alignment and feature loss: the model's defaults, or the
-    # KD twin's own
+    # boundaries and alignment: the model's defaults, or the KD twin's own
     assert ours == theirs, path
 
 
