@@ -5,7 +5,7 @@ baselines, for two families.
         [--work-dir work_dirs/detection_kd] [--out docs/detection_kd.md] \
         [--families retinanet fcos] [--methods alone mse pkd crosskd \
         crosskd-pkd stablekd stablekd-pkd stablekd-crosskd \
-        stablekd-crosskd-pkd stablekd-crosskd-pkd-gclip] \
+        stablekd-crosskd-pkd] \
         [--budgets 4 12] [--seeds 0 1 2] [--jobs 1] \
         [--images 256 64] [--teacher-epochs N] [--cfg-options KEY=VALUE ...]
 
@@ -20,8 +20,7 @@ path (the student's FPN levels through the teacher's frozen head,
 published recipe) and StableKD as shipped (the KD config plus the 5-block
 recomposition), with PKD (its loss at the backbone boundaries and on the
 FPN), with the CrossKD-style path, or with both (the twins of those
-baselines plus the recomposition), and the last with each group of blocks'
-gradient clipped on its own (``GroupwiseClipOptimWrapper``).
+baselines plus the recomposition).
 Generated data: 256 training and 64 validation images of 128 x 128 pixels
 (the demo's).
 
@@ -48,25 +47,19 @@ FAMILIES = {  # name -> (teacher config, the configs' model suffix)
                   'retinanet_r18-w32-w16_shapes.py'),
     'fcos': ('fcos_r18-w32_shapes_teacher.py', 'fcos_r18-w32-w16_shapes.py'),
 }
-# each group of blocks clipped on its own (the configs' clip, norm 35)
-GROUPWISE_CLIP = ['optim_wrapper.type=mmstablekd.GroupwiseClipOptimWrapper']
-METHODS = {  # name -> (table row, config prefix, what the run sets on it);
-    # prefix None: the student alone
-    'alone': ('student alone', None, []),
-    'mse': ('raw-MSE FPN KD', 'kd', []),
-    'pkd': ('PKD', 'pkd', []),
-    'crosskd': ('CrossKD-style', 'crosskd', []),
-    'crosskd-pkd': ('CrossKD-style + PKD', 'crosskd-pkd', []),
-    'stablekd': ('StableKD (shipped)', 'stablekd', []),
+METHODS = {  # name -> (table row, config prefix); None: the student alone
+    'alone': ('student alone', None),
+    'mse': ('raw-MSE FPN KD', 'kd'),
+    'pkd': ('PKD', 'pkd'),
+    'crosskd': ('CrossKD-style', 'crosskd'),
+    'crosskd-pkd': ('CrossKD-style + PKD', 'crosskd-pkd'),
+    'stablekd': ('StableKD (shipped)', 'stablekd'),
     'stablekd-pkd': ('StableKD with PKD (boundaries and FPN)',
-                     'stablekd-pkd', []),
+                     'stablekd-pkd'),
     'stablekd-crosskd': ('StableKD with the CrossKD-style path',
-                         'stablekd-crosskd', []),
+                         'stablekd-crosskd'),
     'stablekd-crosskd-pkd': ('StableKD with the CrossKD-style path and PKD',
-                             'stablekd-crosskd-pkd', []),
-    'stablekd-crosskd-pkd-gclip': (
-        'StableKD with the CrossKD-style path and PKD, each group clipped',
-        'stablekd-crosskd-pkd', GROUPWISE_CLIP),
+                             'stablekd-crosskd-pkd'),
 }
 
 
@@ -123,7 +116,7 @@ def plan(families, methods, budgets, seeds, teachers: dict) -> list:
                         f'model.teacher_ckpt={teachers[family]["ckpt"]}']
                     runs.append(((family, method, budget, seed),
                                  config_of(family, method),
-                                 base + distilled + METHODS[method][2]))
+                                 base + distilled))
     return runs
 
 

@@ -119,9 +119,6 @@ VARIANTS = {
     'noclip': NOCLIP,
     # ... without the clip, the relative feature loss weighted 10
     'noclip-rel10': dict(NOCLIP, **_relative(10.0)),
-    # ... each group of blocks' gradient clipped at norm 10 on its own
-    # (GroupwiseClipOptimWrapper), not all of them together
-    'gclip': {'optim_wrapper.type': 'mmstablekd.GroupwiseClipOptimWrapper'},
     # ... the gradients' norm clipped at 5 (not 10)
     'clip5': {'optim_wrapper.clip_grad': dict(max_norm=5.0)},
     # ... every boundary's feature loss kept while half-merged
