@@ -10,8 +10,7 @@ from torch import nn
 from mmstablekd.registry import MODELS
 from ..alignments import BoundaryAlignments
 from ..alignments.boundary_alignments import feature_rows, subsample_rows
-from ..blocks import OutputRecorder, TeacherFeeding, parameter_blocks
-from ..blocks.groups import group_index_of_blocks
+from ..blocks import OutputRecorder, TeacherFeeding
 from ..blocks.input_shape import declared_input_shape
 from ..blocks.module_paths import get_module
 from ..blocks.pair import probe_pair
@@ -212,7 +211,6 @@ class StableKD(BaseModel):
             direct_calls=True)  # heads run by head.forward(x)
         self._register_load_state_dict_pre_hook(_accept_student_only_weights,
                                                 with_module=True)
-        self._parameter_blocks: Optional[Dict[str, int]] = None
 
     # ------------------------------------------------------------- grouping
     @property
@@ -245,25 +243,6 @@ class StableKD(BaseModel):
         None restores the default: the student's own losses, the output
         losses, and the feature loss at every group end."""
         self.grouping.set_active_losses(names)
-
-    def group_parameters(self) -> List[List[nn.Parameter]]:
-        """The trainable parameters of each current group (the student's,
-        by the block that holds them), then those outside the student
-        (alignments, connectors, loss parts) as one more list if any; what
-        ``GroupwiseClipOptimWrapper`` clips one by one."""
-        if self._parameter_blocks is None:
-            self._parameter_blocks = parameter_blocks(self.student,
-                                                      self.student_plan)
-        group_of = group_index_of_blocks(self.groups)
-        sets: List[List[nn.Parameter]] = [[] for _ in range(
-            len(self.groups) + 1)]
-        for name, param in self.named_parameters():
-            if not param.requires_grad:
-                continue
-            block = self._parameter_blocks.get(name[len('student.'):]) \
-                if name.startswith('student.') else None
-            sets[-1 if block is None else group_of[block]].append(param)
-        return [params for params in sets if params]
 
     def may_leave_parameters_unused(self) -> bool:
         """Whether some grouping trains without some parameter, so that DDP
