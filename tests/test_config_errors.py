@@ -387,6 +387,12 @@ custom_hooks = [dict(type='mmstablekd.RecompositionHook', {})]
      'RecompositionHook stages must be the recomposition schedule: '
      'dict(name=dict(begin=..., ...), ...)'),
     ('', 'RecompositionHook stages must be the recomposition schedule'),
+    ('stages=[dict(begin=0)], clip_grad=10',
+     'RecompositionHook clip_grad must be None or dict(max_norm=..., '
+     'norm_type=...), e.g. dict(max_norm=10.0), got 10 (int)'),
+    ("stages=[dict(begin=0)], clip_grad=dict(max_norm='10')",
+     "RecompositionHook clip_grad['max_norm'] must be a number > 0, got the "
+     "string '10'"),
 ])
 def test_recomposition_hook_value_of_the_wrong_type_fails_at_build(
         cls_config, arguments, message):

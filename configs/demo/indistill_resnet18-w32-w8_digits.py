@@ -17,6 +17,7 @@ custom_hooks = [
     dict(
         type='mmstablekd.RecompositionHook',
         by_epoch=False,
+        clip_grad=None,  # InDistill clips nothing (the hook's default: 10)
         stages=[
             dict(begin=0, losses=['feat_b0']),
             dict(begin=15, losses=['feat_b1']),

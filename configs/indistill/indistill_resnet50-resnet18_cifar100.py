@@ -14,6 +14,7 @@ model = dict(
 custom_hooks = [
     dict(
         type='mmstablekd.RecompositionHook',
+        clip_grad=None,  # InDistill clips nothing (the hook's default: 10)
         stages=[
             # growing stage lengths (3, 4, 5 epochs), as in the paper
             dict(begin=0, losses=['feat_b0']),

@@ -10,6 +10,8 @@ recomposition = dict(
 custom_hooks = [
     # applies `recomposition` (runner_type='mmstablekd.PortableRunner'
     # hands it over); before training it also fits the alignments that
-    # need a fit (PCAProjection) on 16 training batches
+    # need a fit (PCAProjection) on 16 training batches, and clips the
+    # gradient norm at 10 (its default; the decomposed blocks' first
+    # gradients are 10-30x KD's; see the hook's docstring)
     dict(type='mmstablekd.RecompositionHook'),
 ]

@@ -4,6 +4,7 @@ from typing import Dict, List, Optional, Union
 from mmengine.hooks import Hook
 
 from mmstablekd.registry import HOOKS
+from ..optimizers import cap_grad_norm, check_grad_norm_cap
 from ..stages import check_begins, stage_list, stage_starts
 from .alignment_fit_hook import fit_before_training
 from .distiller import distiller_of
@@ -51,6 +52,14 @@ class RecompositionHook(Hook):
     ``dist_train.sh``); a distributed run without it is refused before
     training.
 
+    The hook also caps the gradient norm for the whole run (``clip_grad``):
+    the decomposed blocks' first gradients are 10-30x KD's, and StableKD
+    clipped at norm 10 beat it unclipped on every task measured (the
+    digits grids, where the clip binds only while decomposed; RetinaNet
+    and FCOS on the shapes, replacing MMDetection's 35; PSPNet on the
+    shapes, unclipped before; see docs/diagnosis.md). An optim wrapper that
+    already clips tighter keeps its clip.
+
     The grouping is derived from the runner's epoch (or iteration) before
     each one, so a resumed run lands in the stage of the resumed epoch. Every
     change is logged, and the stage index is logged with the losses as
@@ -64,13 +73,19 @@ class RecompositionHook(Hook):
             Default: the config's ``recomposition``, handed over by
             ``mmstablekd.PortableRunner``.
         by_epoch (bool): ``begin`` counts epochs (True) or iterations.
+        clip_grad (dict, optional): the highest gradient norm the optim
+            wrapper steps with, ``dict(max_norm=..., norm_type=...)`` as
+            ``torch.nn.utils.clip_grad_norm_`` takes it; None leaves the
+            optim wrapper's clip as configured. Default:
+            ``dict(max_norm=10.0)``.
     """
 
     priority = 'NORMAL'
 
     def __init__(self,
                  stages: Union[Dict[str, dict], List[dict], None] = None,
-                 by_epoch: bool = True) -> None:
+                 by_epoch: bool = True,
+                 clip_grad: Optional[dict] = dict(max_norm=10.0)) -> None:
         stages = stage_list(stages, 'RecompositionHook')
         if not all(set(s) <= {'name', 'begin', 'groups', 'losses'}
                    for s in stages):
@@ -84,6 +99,8 @@ class RecompositionHook(Hook):
         self.stages = stages
         self.begins = begins  # shares become whole numbers in before_train
         self.by_epoch = by_epoch
+        self.clip_grad = check_grad_norm_cap('RecompositionHook clip_grad',
+                                             clip_grad)
         self._unit = 'epoch' if by_epoch else 'iter'
         # what the model returned last iteration: keys it stops returning
         # when the stage changes are dropped from the log
@@ -91,8 +108,9 @@ class RecompositionHook(Hook):
 
     def before_train(self, runner) -> None:
         """Check every stage against the model and the training length,
-        then fit the alignments the stages use that need a fit (e.g.
-        ``PCAProjection``), unless a checkpoint brought them fitted."""
+        cap the gradient norm, then fit the alignments the stages use that
+        need a fit (e.g. ``PCAProjection``), unless a checkpoint brought them
+        fitted."""
         model = self._model(runner)
         length = runner.max_epochs if self.by_epoch else runner.max_iters
         self.begins = stage_starts([s['begin'] for s in self.stages],
@@ -120,6 +138,10 @@ class RecompositionHook(Hook):
         if getattr(runner.model, 'find_unused_parameters', True) is False:
             self._check_all_parameters_used(model)
         self._check_cycles_follow(runner)
+        if self.clip_grad is not None:
+            for line in cap_grad_norm(runner.optim_wrapper, self.clip_grad,
+                                      'RecompositionHook'):
+                runner.logger.info(f'RecompositionHook: {line}')
         fit_before_training(runner, model, boundaries=used)
 
     def _check_cycles_follow(self, runner) -> None:
