@@ -5,7 +5,8 @@ baselines, for two families.
         [--work-dir work_dirs/detection_kd] [--out docs/detection_kd.md] \
         [--families retinanet fcos] [--methods alone mse pkd crosskd \
         crosskd-pkd stablekd stablekd-pkd stablekd-crosskd \
-        stablekd-crosskd-pkd] \
+        stablekd-crosskd-pkd stablekd-crosskd-pkd-w10 \
+        stablekd-crosskd-pkd-clip35 pkd-clip10 crosskd-pkd-clip10] \
         [--budgets 4 12] [--seeds 0 1 2] [--jobs 1] \
         [--images 256 64] [--teacher-epochs N] [--cfg-options KEY=VALUE ...]
 
@@ -17,10 +18,14 @@ configs (``configs/demo/``): the student alone, raw-MSE FPN imitation KD,
 PKD (standardised FPN features, weight 10 per level), the CrossKD-style
 path (the student's FPN levels through the teacher's frozen head,
 ``DenseHeadKDLoss``), both of these together (CrossKD's strongest
-published recipe) and StableKD as shipped (the KD config plus the 5-block
-recomposition), with PKD (its loss at the backbone boundaries and on the
-FPN), with the CrossKD-style path, or with both (the twins of those
-baselines plus the recomposition).
+published recipe), PKD and that pair with the gradient norm clipped at
+10 (the configs': 35), and StableKD as shipped (the KD config plus the
+5-block recomposition, whose hook caps the gradient norm at 10), with PKD
+(its loss at the backbone boundaries and on the FPN), with the
+CrossKD-style path, or with both (the twins of those baselines plus the
+recomposition), and the last with the relative feature loss at the
+boundaries weighted 10 (the model's default: 30) as the classification
+configs weight it, or without the hook's cap (the configs' clip 35).
 Generated data: 256 training and 64 validation images of 128 x 128 pixels
 (the demo's).
 
@@ -47,19 +52,34 @@ FAMILIES = {  # name -> (teacher config, the configs' model suffix)
                   'retinanet_r18-w32-w16_shapes.py'),
     'fcos': ('fcos_r18-w32_shapes_teacher.py', 'fcos_r18-w32-w16_shapes.py'),
 }
-METHODS = {  # name -> (table row, config prefix); None: the student alone
-    'alone': ('student alone', None),
-    'mse': ('raw-MSE FPN KD', 'kd'),
-    'pkd': ('PKD', 'pkd'),
-    'crosskd': ('CrossKD-style', 'crosskd'),
-    'crosskd-pkd': ('CrossKD-style + PKD', 'crosskd-pkd'),
-    'stablekd': ('StableKD (shipped)', 'stablekd'),
+# the relative feature loss weighted as the classification configs weight it
+REL10 = ['model.feat_loss.type=FeatureMSELoss',
+         'model.feat_loss.relative=True', 'model.feat_loss.loss_weight=10.0']
+# the gradient norm clipped as the classification configs clip it
+CLIP10 = ['optim_wrapper.clip_grad.max_norm=10.0']
+METHODS = {  # name -> (table row, config prefix, what the run sets on it);
+    # prefix None: the student alone
+    'alone': ('student alone', None, []),
+    'mse': ('raw-MSE FPN KD', 'kd', []),
+    'pkd': ('PKD', 'pkd', []),
+    'crosskd': ('CrossKD-style', 'crosskd', []),
+    'crosskd-pkd': ('CrossKD-style + PKD', 'crosskd-pkd', []),
+    'pkd-clip10': ('PKD, gradient clip 10', 'pkd', CLIP10),
+    'crosskd-pkd-clip10': ('CrossKD-style + PKD, gradient clip 10',
+                           'crosskd-pkd', CLIP10),
+    'stablekd': ('StableKD (shipped)', 'stablekd', []),
     'stablekd-pkd': ('StableKD with PKD (boundaries and FPN)',
-                     'stablekd-pkd'),
+                     'stablekd-pkd', []),
     'stablekd-crosskd': ('StableKD with the CrossKD-style path',
-                         'stablekd-crosskd'),
+                         'stablekd-crosskd', []),
     'stablekd-crosskd-pkd': ('StableKD with the CrossKD-style path and PKD',
-                             'stablekd-crosskd-pkd'),
+                             'stablekd-crosskd-pkd', []),
+    'stablekd-crosskd-pkd-w10': (
+        'StableKD with the CrossKD-style path and PKD, boundary weight 10',
+        'stablekd-crosskd-pkd', REL10),
+    'stablekd-crosskd-pkd-clip35': (
+        'StableKD with the CrossKD-style path and PKD, clip 35 (no cap)',
+        'stablekd-crosskd-pkd', ['custom_hooks.0.clip_grad=None']),
 }
 
 
@@ -116,7 +136,7 @@ def plan(families, methods, budgets, seeds, teachers: dict) -> list:
                         f'model.teacher_ckpt={teachers[family]["ckpt"]}']
                     runs.append(((family, method, budget, seed),
                                  config_of(family, method),
-                                 base + distilled))
+                                 base + distilled + METHODS[method][2]))
     return runs
 
 

@@ -3,20 +3,27 @@ the student alone, CWD KD and StableKD.
 
     OMP_NUM_THREADS=1 python benchmarks/segmentation_kd.py \
         [--work-dir work_dirs/segmentation_kd] \
-        [--out docs/segmentation_kd.md] [--methods alone kd stablekd] \
-        [--epochs 8] [--seeds 0 1 2] [--jobs 1] [--images 256 64] \
+        [--out docs/segmentation_kd.md] [--methods alone kd kd-clip \
+        stablekd stablekd-noclip stablekd-rel10 stablekd-short] \
+        [--epochs 8 [4 ...]] [--seeds 0 1 2] [--jobs 1] [--images 256 64] \
         [--teacher-epochs N] [--cfg-options KEY=VALUE ...]
 
 The shipped demo configs (``configs/demo/*shapes-seg*``): PSPNet on a
 dilated ResNet-18 (``-d8``), width 32 -> 16, 4 classes (background and
 three shapes). The teacher is trained once (its demo config's 12 epochs
-unless ``--teacher-epochs``); then per seed, through ``tools/train.py``,
-for ``--epochs`` epochs: the student alone, CWD KD (channel-wise
-distillation of the decode head's logits, tau 1, weight 5, end to end) and
-StableKD as shipped (the KD config plus the 5-block recomposition:
-decomposed / half-merged / end-to-end for 20% / 20% / 60%). Generated data:
-256 training and 64 validation images of 128 x 128 pixels; mIoU (in %) on
-the validation images, from MMSegmentation's IoUMetric.
+unless ``--teacher-epochs``); then per seed and budget (``--epochs``),
+through ``tools/train.py``: the student alone; CWD KD (channel-wise
+distillation of the decode head's logits, tau 1, weight 5, end to end),
+also with the gradient norm clipped at 10; StableKD as shipped (the KD
+config plus the 5-block recomposition: decomposed / half-merged /
+end-to-end for 20% / 20% / 60%; the RecompositionHook clips the gradient
+norm at 10) and its variants: without the clip, with the relative
+feature loss weighted 10 (the model's default: 30) as the classification
+configs weight it, and decomposed / half-merged for 10% / 10% (refused by
+the recomposition under 10 epochs, where its stages would share an
+epoch). Generated data: 256 training and 64 validation images of
+128 x 128 pixels; mIoU (in %) on the validation images, from
+MMSegmentation's IoUMetric.
 
 Finished runs are kept in the work dir (``result.json``) and not run again
 while their config and options are unchanged.
@@ -38,11 +45,26 @@ from runs import run_parallel, shapes_parser, train_once  # noqa: E402
 
 CONFIGS = osp.join(ROOT, 'configs', 'demo')
 TEACHER = 'pspnet_r18-w32-d8_shapes-seg_teacher.py'
-METHODS = {  # name -> (table row, config)
-    'alone': ('student alone', 'pspnet_r18-w16-d8_shapes-seg_student.py'),
-    'kd': ('CWD KD', 'kd_pspnet_r18-w32-w16-d8_shapes-seg.py'),
-    'stablekd': ('StableKD (shipped: CWD KD + recomposition)',
-                 'stablekd_pspnet_r18-w32-w16-d8_shapes-seg.py'),
+KD = 'kd_pspnet_r18-w32-w16-d8_shapes-seg.py'
+STABLEKD = 'stablekd_pspnet_r18-w32-w16-d8_shapes-seg.py'
+# the relative feature loss weighted as the classification configs weight it
+REL10 = ['model.feat_loss.type=FeatureMSELoss',
+         'model.feat_loss.relative=True', 'model.feat_loss.loss_weight=10.0']
+CLIP = 'optim_wrapper.clip_grad.max_norm=10.0'
+NOCLIP = 'custom_hooks.0.clip_grad=None'  # the RecompositionHook's cap off
+METHODS = {  # name -> (table row, config, what the run sets on top of it)
+    'alone': ('student alone', 'pspnet_r18-w16-d8_shapes-seg_student.py',
+              []),
+    'kd': ('CWD KD', KD, []),
+    'kd-clip': ('CWD KD, gradient norm clipped at 10', KD, [CLIP]),
+    'stablekd': ('StableKD (shipped: CWD KD + recomposition)', STABLEKD, []),
+    'stablekd-noclip': ('StableKD without the gradient clip', STABLEKD,
+                        [NOCLIP]),
+    'stablekd-rel10': ('StableKD, relative feature loss weight 10',
+                       STABLEKD, REL10),
+    'stablekd-short': ('StableKD, decomposed 10% / half-merged 10%',
+                       STABLEKD, ['recomposition.half.begin=0.1',
+                                  'recomposition.merged.begin=0.2']),
 }
 
 
@@ -80,48 +102,59 @@ def run(config: str, work_dir: str, options: list, train=True):
                       read_result, train)
 
 
-def plan(methods, epochs: int, seeds, teacher_ckpt: str) -> list:
-    """Every student run: ``((method, seed), config, options)``."""
+def plan(methods, budgets, seeds, teacher_ckpt: str) -> list:
+    """Every student run: ``((method, epochs, seed), config, options)``."""
     runs = []
-    for seed in seeds:
-        base = [f'randomness.seed={seed}', f'train_cfg.max_epochs={epochs}',
-                f'train_cfg.val_interval={epochs}']  # at the end
-        for method in methods:
-            distilled = [] if method == 'alone' else [
-                f'model.teacher_ckpt={teacher_ckpt}']
-            runs.append(((method, seed), METHODS[method][1],
-                         base + distilled))
+    for epochs in budgets:
+        for seed in seeds:
+            base = [f'randomness.seed={seed}',
+                    f'train_cfg.max_epochs={epochs}',
+                    f'train_cfg.val_interval={epochs}']  # at the end
+            for method in methods:
+                _, config, variant = METHODS[method]
+                distilled = [] if method == 'alone' else [
+                    f'model.teacher_ckpt={teacher_ckpt}']
+                runs.append(((method, epochs, seed), config,
+                             base + distilled + variant))
     return runs
 
 
-def comparison_table(results: dict, methods, seeds: int, teacher) -> str:
-    """Rows: the teacher and the methods; mIoU mean ± std over seeds."""
-    lines = ['| model | mIoU (%) | seeds |', '|---|---:|---:|',
-             f'| teacher (width 32) | {teacher["mIoU"]:.2f} | 1 |']
+def comparison_table(results: dict, methods, budgets, seeds: int,
+                     teacher) -> str:
+    """Rows: the teacher and the methods; columns: the budgets; cells: mIoU
+    mean ± std over seeds, with the count where seeds are missing."""
+    lines = ['| model | ' + ' | '.join(f'{b} epochs' for b in budgets) +
+             ' |', '|---|' + '---:|' * len(budgets),
+             f'| teacher (width 32, one run) | {teacher["mIoU"]:.2f} |' +
+             ' |' * (len(budgets) - 1)]
     for method in methods:
-        values = [v['mIoU'] for (m, _), v in results.items() if m == method]
-        if not values:
-            continue
-        cell = f'{statistics.mean(values):.2f}'
-        if len(values) > 1:
-            cell += f' ± {statistics.stdev(values):.2f}'
-        lines.append(f'| {METHODS[method][0]} | {cell} | {len(values)} |')
+        cells = []
+        for epochs in budgets:
+            values = [v['mIoU'] for (m, b, _), v in results.items()
+                      if (m, b) == (method, epochs)]
+            cell = f'{statistics.mean(values):.2f}' if values else ''
+            if len(values) > 1:
+                cell += f' ± {statistics.stdev(values):.2f}'
+            if values and len(values) != seeds:
+                cell += f' ({len(values)} seeds)'
+            cells.append(cell)
+        lines.append(f'| {METHODS[method][0]} | ' + ' | '.join(cells) + ' |')
     return '\n'.join(lines)
 
 
 def runs_table(results: dict) -> str:
-    lines = ['| method | seed | mIoU (%) | iterations | wall (s) |',
-             '|---|---:|---:|---:|---:|']
-    for (method, seed), v in results.items():
-        lines.append(f'| {METHODS[method][0]} | {seed} | {v["mIoU"]:.2f} | '
-                     f'{v["iters"]} | {v["seconds"]:.0f} |')
+    lines = ['| method | epochs | seed | mIoU (%) | iterations | wall (s) |',
+             '|---|---:|---:|---:|---:|---:|']
+    for (method, epochs, seed), v in results.items():
+        lines.append(f'| {METHODS[method][0]} | {epochs} | {seed} | '
+                     f'{v["mIoU"]:.2f} | {v["iters"]} | {v["seconds"]:.0f} |')
     return '\n'.join(lines)
 
 
 def main():
     parser = shapes_parser('segmentation_kd', __doc__, METHODS)
-    parser.add_argument('--epochs', type=int, default=8,
-                        help="the students' training epochs")
+    parser.add_argument('--epochs', type=int, nargs='+', default=[8],
+                        help="the students' training epochs (budgets)")
     add_budget_options(parser)
     args = parser.parse_args()
     os.environ.setdefault('OMP_NUM_THREADS', '1')
@@ -136,9 +169,11 @@ def main():
                   epochs + common)
     runs = plan(args.methods, args.epochs, args.seeds, teacher['ckpt'])
     results = run_parallel(runs, args.jobs, lambda key, config, options: run(
-        config, osp.join(args.work_dir, key[0], f'seed{key[1]}'),
-        options + common, not args.report_only))
-    table = comparison_table(results, args.methods, len(args.seeds), teacher)
+        config, osp.join(args.work_dir, f'{key[1]}ep', key[0],
+                         f'seed{key[2]}'), options + common,
+        not args.report_only))
+    table = comparison_table(results, args.methods, args.epochs,
+                             len(args.seeds), teacher)
     missing = len(runs) - len(results)
     minutes = None if args.report_only else (time.time() - start) / 60
     report = f'''# Segmentation KD on the shapes: StableKD against CWD KD
@@ -149,8 +184,8 @@ def main():
 
 **Set-up.** {__doc__.split(chr(10) + chr(10))[2]}
 
-Students trained for {args.epochs} epochs; teacher:
-{teacher["iters"]} iterations.
+Students trained for {' and '.join(map(str, args.epochs))} epochs;
+teacher: {teacher["iters"]} iterations.
 
 ## mIoU, mean ± std over seeds {args.seeds}
 
