@@ -95,8 +95,9 @@ CONFIG_FILES = {
 # start from
 MSE = {'model.feat_loss': dict(_delete_=True, type='FeatureMSELoss'),
        'model.alignment': dict(type='PCAProjection')}
-# the default before the gradient clip
-NOCLIP = {'optim_wrapper.clip_grad': None}
+# the default before the gradient clip (RecompositionHook's cap off; the
+# StableKD config's only custom hook)
+NOCLIP = {'custom_hooks.0.clip_grad': None}
 
 
 def _relative(weight: float) -> dict:

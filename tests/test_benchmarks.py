@@ -3,15 +3,20 @@ so that none rots unnoticed: each is run as a user runs it (a subprocess),
 from a tmp dir, with its work dir and report there, and its report is read
 back."""
 import glob
+import inspect
 import json
 import os.path as osp
 import subprocess
 import sys
 
 import pytest
+import torch
 from mmengine.config import Config
+from mmengine.optim import OptimWrapper
 
 from conftest import ROOT, build_model
+from mmstablekd.engine.hooks import RecompositionHook
+from mmstablekd.engine.optimizers import cap_grad_norm
 
 sys.path.insert(0, osp.join(ROOT, 'benchmarks'))
 import detection_kd  # noqa: E402
@@ -173,6 +178,26 @@ def test_kd_grid_variants_set_the_feature_loss_they_name(name):
     assert (loss.relative, loss.loss_weight) == dict(
         default=(True, 10.), rel30=(True, 30.), mse=(False, 1.),
         mse10=(False, 10.))[name]
+
+
+@pytest.mark.parametrize('name, clip', [
+    ('default', dict(max_norm=10.0)), ('noclip', None),
+    ('clip5', dict(max_norm=5.0))])
+def test_kd_grid_variants_train_with_the_clip_they_name(name, clip):
+    # the clip comes from RecompositionHook (its cap at 10) unless the
+    # variant turns the cap off or clips tighter in the optim wrapper
+    cfg = Config.fromfile(osp.join(DEMO, kd_grid.CONFIG_FILES['StableKD']))
+    cfg.merge_from_dict(kd_grid.VARIANTS[name])
+    hook = cfg.custom_hooks[0]
+    assert hook.type == 'mmstablekd.RecompositionHook'
+    cap = hook.get('clip_grad', inspect.signature(
+        RecompositionHook).parameters['clip_grad'].default)
+    net = torch.nn.Linear(2, 2)
+    wrapper = OptimWrapper(torch.optim.SGD(net.parameters(), lr=0.1),
+                           clip_grad=cfg.optim_wrapper.get('clip_grad'))
+    if cap is not None:
+        cap_grad_norm(wrapper, cap, 'RecompositionHook')
+    assert wrapper.clip_grad_kwargs == clip
 
 
 def test_run_digest_follows_the_config_and_its_options(tmp_path):
