@@ -45,18 +45,14 @@ sys.path[:0] = [osp.join(ROOT, 'tools'), osp.join(ROOT, 'benchmarks')]
 import demo_detection  # noqa: E402
 from heterogeneous_pairs import (add_budget_options, how_it_ran,  # noqa: E402
                                  save_report)
-from runs import run_parallel, shapes_parser, train_once  # noqa: E402
+from runs import (CLIP10, NO_CAP, REL10, run_parallel,  # noqa: E402
+                  shapes_parser, student_options, train_once)
 
 FAMILIES = {  # name -> (teacher config, the configs' model suffix)
     'retinanet': ('retinanet_r18-w32_shapes_teacher.py',
                   'retinanet_r18-w32-w16_shapes.py'),
     'fcos': ('fcos_r18-w32_shapes_teacher.py', 'fcos_r18-w32-w16_shapes.py'),
 }
-# the relative feature loss weighted as the classification configs weight it
-REL10 = ['model.feat_loss.type=FeatureMSELoss',
-         'model.feat_loss.relative=True', 'model.feat_loss.loss_weight=10.0']
-# the gradient norm clipped as the classification configs clip it
-CLIP10 = ['optim_wrapper.clip_grad.max_norm=10.0']
 METHODS = {  # name -> (table row, config prefix, what the run sets on it);
     # prefix None: the student alone
     'alone': ('student alone', None, []),
@@ -79,7 +75,7 @@ METHODS = {  # name -> (table row, config prefix, what the run sets on it);
         'stablekd-crosskd-pkd', REL10),
     'stablekd-crosskd-pkd-clip35': (
         'StableKD with the CrossKD-style path and PKD, clip 35 (no cap)',
-        'stablekd-crosskd-pkd', ['custom_hooks.0.clip_grad=None']),
+        'stablekd-crosskd-pkd', NO_CAP),
 }
 
 
@@ -128,15 +124,13 @@ def plan(families, methods, budgets, seeds, teachers: dict) -> list:
     for family in families:
         for budget in budgets:
             for seed in seeds:
-                base = [f'randomness.seed={seed}',
-                        f'train_cfg.max_epochs={budget}',
-                        f'train_cfg.val_interval={budget}']  # at the end
                 for method in methods:
-                    distilled = [] if method == 'alone' else [
-                        f'model.teacher_ckpt={teachers[family]["ckpt"]}']
+                    ckpt = None if method == 'alone' else \
+                        teachers[family]['ckpt']
                     runs.append(((family, method, budget, seed),
                                  config_of(family, method),
-                                 base + distilled + METHODS[method][2]))
+                                 student_options(seed, budget, ckpt,
+                                                 METHODS[method][2])))
     return runs
 
 

@@ -30,6 +30,27 @@ def _resolved(config: str) -> str:
     return json.dumps(cfg.to_dict(), sort_keys=True, default=repr)
 
 
+# --cfg-options of the variants the shapes benchmarks share: the relative
+# feature loss weighted as the classification configs weight it (the
+# model's default: 30), the gradient norm clipped at 10 in the optim
+# wrapper, and RecompositionHook's gradient cap turned off
+REL10 = ['model.feat_loss.type=FeatureMSELoss',
+         'model.feat_loss.relative=True', 'model.feat_loss.loss_weight=10.0']
+CLIP10 = ['optim_wrapper.clip_grad.max_norm=10.0']
+NO_CAP = ['custom_hooks.0.clip_grad=None']
+
+
+def student_options(seed: int, epochs: int, teacher_ckpt: Optional[str],
+                    variant: list) -> list:
+    """The ``--cfg-options`` of one student run: its seed and epochs,
+    validated at the end, the teacher's checkpoint (None: the student
+    alone), then what its variant sets."""
+    distilled = [] if teacher_ckpt is None else [
+        f'model.teacher_ckpt={teacher_ckpt}']
+    return [f'randomness.seed={seed}', f'train_cfg.max_epochs={epochs}',
+            f'train_cfg.val_interval={epochs}'] + distilled + variant
+
+
 def run_digest(config: str, options: list) -> str:
     """A digest of what a run trains: ``config`` (a path) with its bases
     resolved, and the ``options`` given on top of it."""

@@ -41,25 +41,21 @@ ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path[:0] = [osp.join(ROOT, 'benchmarks')]
 from heterogeneous_pairs import (add_budget_options, how_it_ran,  # noqa: E402
                                  save_report)
-from runs import run_parallel, shapes_parser, train_once  # noqa: E402
+from runs import (CLIP10, NO_CAP, REL10, run_parallel,  # noqa: E402
+                  shapes_parser, student_options, train_once)
 
 CONFIGS = osp.join(ROOT, 'configs', 'demo')
 TEACHER = 'pspnet_r18-w32-d8_shapes-seg_teacher.py'
 KD = 'kd_pspnet_r18-w32-w16-d8_shapes-seg.py'
 STABLEKD = 'stablekd_pspnet_r18-w32-w16-d8_shapes-seg.py'
-# the relative feature loss weighted as the classification configs weight it
-REL10 = ['model.feat_loss.type=FeatureMSELoss',
-         'model.feat_loss.relative=True', 'model.feat_loss.loss_weight=10.0']
-CLIP = 'optim_wrapper.clip_grad.max_norm=10.0'
-NOCLIP = 'custom_hooks.0.clip_grad=None'  # the RecompositionHook's cap off
 METHODS = {  # name -> (table row, config, what the run sets on top of it)
     'alone': ('student alone', 'pspnet_r18-w16-d8_shapes-seg_student.py',
               []),
     'kd': ('CWD KD', KD, []),
-    'kd-clip': ('CWD KD, gradient norm clipped at 10', KD, [CLIP]),
+    'kd-clip': ('CWD KD, gradient norm clipped at 10', KD, CLIP10),
     'stablekd': ('StableKD (shipped: CWD KD + recomposition)', STABLEKD, []),
     'stablekd-noclip': ('StableKD without the gradient clip', STABLEKD,
-                        [NOCLIP]),
+                        NO_CAP),
     'stablekd-rel10': ('StableKD, relative feature loss weight 10',
                        STABLEKD, REL10),
     'stablekd-short': ('StableKD, decomposed 10% / half-merged 10%',
@@ -107,15 +103,11 @@ def plan(methods, budgets, seeds, teacher_ckpt: str) -> list:
     runs = []
     for epochs in budgets:
         for seed in seeds:
-            base = [f'randomness.seed={seed}',
-                    f'train_cfg.max_epochs={epochs}',
-                    f'train_cfg.val_interval={epochs}']  # at the end
             for method in methods:
                 _, config, variant = METHODS[method]
-                distilled = [] if method == 'alone' else [
-                    f'model.teacher_ckpt={teacher_ckpt}']
+                ckpt = None if method == 'alone' else teacher_ckpt
                 runs.append(((method, epochs, seed), config,
-                             base + distilled + variant))
+                             student_options(seed, epochs, ckpt, variant)))
     return runs
 
 

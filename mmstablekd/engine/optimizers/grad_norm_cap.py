@@ -39,6 +39,7 @@ def cap_grad_norm(optim_wrapper, cap: dict, owner: str) -> List[str]:
     """
     wrappers = optim_wrapper.values() if isinstance(
         optim_wrapper, OptimWrapperDict) else [optim_wrapper]
+    norm_type = cap.get('norm_type', 2.0)
     changed = []
     for wrapper in wrappers:
         own = wrapper.clip_grad_kwargs
@@ -48,7 +49,6 @@ def cap_grad_norm(optim_wrapper, cap: dict, owner: str) -> List[str]:
                 f'wrapper clips by value ({own}): clip by norm in '
                 f'optim_wrapper, or set clip_grad=None in {owner} to keep '
                 f'the value clip alone.')
-        norm_type = cap.get('norm_type', 2.0)
         if own is not None and own.get('norm_type', 2.0) == norm_type and \
                 own['max_norm'] <= cap['max_norm']:
             continue
