@@ -16,8 +16,8 @@ model = dict(
     output_losses=dict(
         neck=dict(student='neck', teacher='neck',
                   loss=dict(type='FeatureMSELoss', loss_weight=1.0))),
+    # the student's head starts as the teacher's (same FPN and head widths):
+    # FGD's and MGD's "inheriting", which lifted every KD method here
+    # (docs/detection_kd.md)
+    inherit=['bbox_head'],
     probe_input_shape=(3, 128, 128))
-
-# next to every checkpoint, a student-only one that init_detector loads with
-# configs/demo/retinanet_r18-w16_shapes_student.py
-default_hooks = dict(student_export=dict(type='mmstablekd.StudentExportHook'))

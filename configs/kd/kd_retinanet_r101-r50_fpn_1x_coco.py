@@ -20,6 +20,10 @@ model = dict(
     output_losses=dict(
         neck=dict(student='neck', teacher='neck',
                   loss=dict(type='FeatureMSELoss', loss_weight=1.0))),
+    # the student's head starts as the teacher's (same widths): FGD's and
+    # MGD's "inheriting"; on the shapes it lifted every KD method by 0.3-0.6
+    # mAP at 4 epochs (docs/detection_kd.md)
+    inherit=['bbox_head'],
     task_loss_weight=1.0)
 
 # next to every checkpoint, a student-only one that init_detector loads with

@@ -121,6 +121,9 @@ CHECKS: Dict[str, Callable[[Any], Any]] = {
         example="dict(type='AdaptiveLossAggregator')"),
     'resize': check_resize,
     'probe_input_shape': check_probe_input_shape,
+    'inherit': lambda v: v in ([], ()) or check_list(
+        'inherit', v, 'a list of module paths', is_nonempty_str,
+        'a module path (a non-empty string)', example=['bbox_head']),
     'data_preprocessor': lambda v: check_dict(
         'data_preprocessor', v, optional=True),
 }

@@ -20,6 +20,7 @@ from ..builder import build_component
 from ..model_config import resolve_model_cfg
 from .block_grouping import BlockGrouping
 from .config_checks import check_arguments
+from .inheritance import check_inheritable, inherit_weights
 from .loss_keys import check_loss_keys
 from .output_paths import OutputPaths
 from .teacher_checkpoint import load_teacher_weights
@@ -119,6 +120,12 @@ class StableKD(BaseModel):
             :class:`PortableRunner` and this project's tools; else the
             largest size the backbones declare (ViT, Swin), else
             ``(3, 32, 32)``.
+        inherit (list[str]): student module paths that start from the
+            teacher's weights at the same path, e.g. ``['bbox_head']``
+            (FGD's and MGD's "inheriting" for detectors whose heads have
+            the same widths). Checked at build time (same parameter names
+            and shapes); copied in :meth:`init_weights`, so a checkpoint the
+            runner loads or resumes overwrites them. Default: none.
         data_preprocessor (dict, optional): MMPretrain configs keep it at the
             top level (the Runner passes it here); when None, the student's
             own (MMDetection keeps it inside the model) is used.
@@ -139,6 +146,7 @@ class StableKD(BaseModel):
                  keep_internal_losses: bool = False,
                  loss_aggregator: Optional[dict] = None,
                  probe_input_shape: Optional[Sequence[int]] = None,
+                 inherit: Sequence[str] = (),
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None) -> None:
         check_arguments(locals())
@@ -168,6 +176,8 @@ class StableKD(BaseModel):
                 'weights. Set teacher_ckpt for a real distillation.')
         self.teacher.requires_grad_(False)
         self.teacher.eval()
+        self.inherit = list(inherit)
+        check_inheritable(self.student, self.teacher, self.inherit)
         self.teacher_input = TeacherInput(self.student, self.teacher)
         if self.teacher_input.active:
             MMLogger.get_current_instance().info(
@@ -211,6 +221,13 @@ class StableKD(BaseModel):
             direct_calls=True)  # heads run by head.forward(x)
         self._register_load_state_dict_pre_hook(_accept_student_only_weights,
                                                 with_module=True)
+
+    def init_weights(self) -> None:
+        """The student's own initialisation, then the modules of
+        ``inherit`` take the teacher's weights (before any checkpoint the
+        runner loads or resumes, which overwrites them)."""
+        super().init_weights()
+        inherit_weights(self.student, self.teacher, self.inherit)
 
     # ------------------------------------------------------------- grouping
     @property
