@@ -4,33 +4,35 @@ baselines, for two families.
     OMP_NUM_THREADS=1 python benchmarks/detection_kd.py \
         [--work-dir work_dirs/detection_kd] [--out docs/detection_kd.md] \
         [--families retinanet fcos] [--methods alone mse pkd crosskd \
-        crosskd-pkd stablekd stablekd-pkd stablekd-crosskd \
-        stablekd-crosskd-pkd stablekd-crosskd-pkd-w10 \
-        stablekd-crosskd-pkd-clip35 pkd-clip10 crosskd-pkd-clip10] \
+        crosskd-pkd crosskd-pkd-noinherit stablekd stablekd-pkd \
+        stablekd-crosskd stablekd-crosskd-pkd stablekd-crosskd-pkd-w10 \
+        stablekd-crosskd-pkd-noinherit] \
         [--budgets 4 12] [--seeds 0 1 2] [--jobs 1] \
         [--images 256 64] [--teacher-epochs N] [--cfg-options KEY=VALUE ...]
 
 Per family (RetinaNet, FCOS: R-18 at width 32 -> 16, the teacher's FPN and
 head widths), a teacher is trained once (its demo config: 24 epochs); then,
 per seed and budget (student epochs; 4: the student alone far from its
-ceiling, 12: the demo's), through ``tools/train.py`` on the shipped demo
-configs (``configs/demo/``): the student alone, raw-MSE FPN imitation KD,
-PKD (standardised FPN features, weight 10 per level), the CrossKD-style
+ceiling, 12: the demo configs'), through ``tools/train.py`` on the shipped
+demo configs (``configs/demo/``): the student alone, raw-MSE FPN imitation
+KD, PKD (standardised FPN features, weight 10 per level), the CrossKD-style
 path (the student's FPN levels through the teacher's frozen head,
 ``DenseHeadKDLoss``), both of these together (CrossKD's strongest
-published recipe), PKD and that pair with the gradient norm clipped at
-10 (the configs': 35), and StableKD as shipped (the KD config plus the
-5-block recomposition, whose hook caps the gradient norm at 10), with PKD
-(its loss at the backbone boundaries and on the FPN), with the
-CrossKD-style path, or with both (the twins of those baselines plus the
-recomposition), and the last with the relative feature loss at the
-boundaries weighted 10 (the model's default: 30) as the classification
-configs weight it, or without the hook's cap (the configs' clip 35).
-Generated data: 256 training and 64 validation images of 128 x 128 pixels
-(the demo's).
+published recipe), and StableKD as shipped (the KD config plus the 5-block
+recomposition), with PKD (its loss at the backbone boundaries and on the
+FPN), with the CrossKD-style path, or with both (the twins of those
+baselines plus the recomposition), and the last with the relative feature
+loss at the boundaries weighted 10 (the model's default: 30) as the
+classification configs weight it. Every distilled student starts its head
+from the teacher's (``inherit=['bbox_head']`` in the KD configs) and
+clips its gradient norm at 10; the ``-noinherit`` variants initialise the
+head the student's own way. Generated data: 256 training and 64
+validation images of 128 x 128 pixels (the demo's).
 
 Finished runs are kept in the work dir (``result.json``) and not run again
-while their config and options are unchanged.
+while their config and options are unchanged. With three budgets or more,
+a plot of bbox mAP against the students' iterations is written next to
+the report.
 Writes a Markdown report: bbox mAP, mean ± std over seeds, per family and
 budget, and every run's figures.
 """
@@ -45,7 +47,7 @@ sys.path[:0] = [osp.join(ROOT, 'tools'), osp.join(ROOT, 'benchmarks')]
 import demo_detection  # noqa: E402
 from heterogeneous_pairs import (add_budget_options, how_it_ran,  # noqa: E402
                                  save_report)
-from runs import (CLIP10, NO_CAP, REL10, run_parallel,  # noqa: E402
+from runs import (REL10, run_parallel,  # noqa: E402
                   shapes_parser, student_options, train_once)
 
 FAMILIES = {  # name -> (teacher config, the configs' model suffix)
@@ -53,6 +55,11 @@ FAMILIES = {  # name -> (teacher config, the configs' model suffix)
                   'retinanet_r18-w32-w16_shapes.py'),
     'fcos': ('fcos_r18-w32_shapes_teacher.py', 'fcos_r18-w32-w16_shapes.py'),
 }
+# the StableKD config whose margin over the KD baselines the report gives:
+# the twin of CrossKD-style + PKD (the strongest baseline) + recomposition
+DEFAULT = 'stablekd-crosskd-pkd'
+# the student's head initialised its own way, not from the teacher's
+NO_INHERIT = ['model.inherit=[]']
 METHODS = {  # name -> (table row, config prefix, what the run sets on it);
     # prefix None: the student alone
     'alone': ('student alone', None, []),
@@ -60,9 +67,9 @@ METHODS = {  # name -> (table row, config prefix, what the run sets on it);
     'pkd': ('PKD', 'pkd', []),
     'crosskd': ('CrossKD-style', 'crosskd', []),
     'crosskd-pkd': ('CrossKD-style + PKD', 'crosskd-pkd', []),
-    'pkd-clip10': ('PKD, gradient clip 10', 'pkd', CLIP10),
-    'crosskd-pkd-clip10': ('CrossKD-style + PKD, gradient clip 10',
-                           'crosskd-pkd', CLIP10),
+    'crosskd-pkd-noinherit': (
+        "CrossKD-style + PKD, the student's own head initialisation",
+        'crosskd-pkd', NO_INHERIT),
     'stablekd': ('StableKD (shipped)', 'stablekd', []),
     'stablekd-pkd': ('StableKD with PKD (boundaries and FPN)',
                      'stablekd-pkd', []),
@@ -73,9 +80,9 @@ METHODS = {  # name -> (table row, config prefix, what the run sets on it);
     'stablekd-crosskd-pkd-w10': (
         'StableKD with the CrossKD-style path and PKD, boundary weight 10',
         'stablekd-crosskd-pkd', REL10),
-    'stablekd-crosskd-pkd-clip35': (
-        'StableKD with the CrossKD-style path and PKD, clip 35 (no cap)',
-        'stablekd-crosskd-pkd', NO_CAP),
+    'stablekd-crosskd-pkd-noinherit': (
+        "StableKD with the CrossKD-style path and PKD, the student's own "
+        'head initialisation', 'stablekd-crosskd-pkd', NO_INHERIT),
 }
 
 
@@ -95,13 +102,6 @@ def data_options(data_root: str) -> list:
         'train_dataloader', 'val_dataloader', 'test_dataloader')] + [
         f'{metric}.ann_file={root}annotations/val.json'
         for metric in ('val_evaluator', 'test_evaluator')]
-
-
-def make_data(data_root: str, images) -> None:
-    from mmstablekd.datasets.shapes import make_shapes_coco
-    for split, num, seed in (('train', images[0], 0), ('val', images[1], 1)):
-        if not osp.isfile(osp.join(data_root, 'annotations', f'{split}.json')):
-            make_shapes_coco(data_root, split, num, seed=seed)
 
 
 def measure(work_dir: str) -> dict:
@@ -142,9 +142,33 @@ def _cell(values, seeds: int) -> str:
     return cell if len(values) == seeds else f'{cell} ({len(values)} seeds)'
 
 
+def cell_runs(results: dict, family: str, method: str,
+              budget: int) -> list:
+    """The results of one (family, method, budget) cell, a run per seed."""
+    return [v for (f, m, b, _), v in results.items()
+            if (f, m, b) == (family, method, budget)]
+
+
+def margin_over_baselines(results: dict, family: str, budget: int,
+                          methods) -> str:
+    """StableKD's default mean bbox mAP minus the best KD baseline's (the
+    distilled methods among ``methods`` that are not StableKD), naming it;
+    empty when either is missing."""
+    means = {m: statistics.mean(r['mAP'] for r in runs) for m in methods
+             if (runs := cell_runs(results, family, m, budget))}
+    baselines = [(mean, m) for m, mean in means.items()
+                 if METHODS[m][1] is not None
+                 and not METHODS[m][1].startswith('stablekd')]
+    if DEFAULT not in means or not baselines:
+        return ''
+    best, name = max(baselines)
+    return f'{means[DEFAULT] - best:+.3f} ({METHODS[name][0]})'
+
+
 def comparison_table(results: dict, families, methods, budgets,
                      seeds: int) -> str:
-    """Rows: methods; columns: (family, budget); cells: mean ± std."""
+    """Rows: methods; columns: (family, budget); cells: mean ± std; a last
+    row with StableKD's default margin over the best KD baseline."""
     columns = [(f, b) for f in families for b in budgets]
     lines = ['| method | ' + ' | '.join(
         f'{f}, {b} epochs' for f, b in columns) + ' |',
@@ -152,11 +176,53 @@ def comparison_table(results: dict, families, methods, budgets,
     for method in methods:
         cells = []
         for family, budget in columns:
-            maps = [v['mAP'] for (f, m, b, _), v in results.items()
-                    if (f, m, b) == (family, method, budget)]
+            maps = [r['mAP'] for r in cell_runs(results, family, method,
+                                                budget)]
             cells.append(_cell(maps, seeds) if maps else '')
         lines.append(f'| {METHODS[method][0]} | ' + ' | '.join(cells) + ' |')
+    margins = [margin_over_baselines(results, f, b, methods)
+               for f, b in columns]
+    if any(margins):
+        lines.append('| **StableKD (default) - the best KD baseline** | '
+                     + ' | '.join(margins) + ' |')
     return '\n'.join(lines)
+
+
+def budget_plot(results: dict, teachers: dict, families, methods,
+                budgets, filename: str) -> None:
+    """bbox mAP against the students' iterations (log scale), a panel per
+    family and a line per method: the mean over seeds, their range shaded;
+    the teacher's mAP as a horizontal line."""
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    os.makedirs(osp.dirname(osp.abspath(filename)), exist_ok=True)
+    fig, axes = plt.subplots(1, len(families), squeeze=False,
+                             figsize=(5.5 * len(families), 4.2))
+    for ax, family in zip(axes[0], families):
+        for method in methods:
+            points = []
+            for budget in budgets:
+                runs = cell_runs(results, family, method, budget)
+                if runs:
+                    maps = [r['mAP'] for r in runs]
+                    points.append((runs[0]['iters'], statistics.mean(maps),
+                                   min(maps), max(maps)))
+            if points:
+                iters, mean, low, high = zip(*points)
+                ax.plot(iters, mean, marker='o', label=METHODS[method][0])
+                ax.fill_between(iters, low, high, alpha=0.15)
+        ax.axhline(teachers[family]['mAP'], color='black', linewidth=0.8,
+                   label='teacher')
+        ax.set_xscale('log', base=2)
+        ax.set_xlabel("students' training iterations")
+        ax.set_ylabel('bbox mAP')
+        ax.set_title(family)
+        ax.grid(alpha=0.3)
+    axes[0][-1].legend(fontsize=7, loc='lower right')
+    fig.tight_layout()
+    fig.savefig(filename, dpi=110)
+    plt.close(fig)
 
 
 def runs_table(results: dict) -> str:
@@ -182,7 +248,7 @@ def main():
     os.environ.setdefault('OMP_NUM_THREADS', '1')
     start = time.time()
     data_root = osp.join(args.work_dir, 'shapes')
-    make_data(data_root, args.images)
+    demo_detection.make_data(data_root, args.images)
     common = data_options(data_root) + args.cfg_options
     teachers = {}
     for family in args.families:  # one at a time: each is needed next
@@ -203,6 +269,12 @@ def main():
         f'| {f} | {FAMILIES[f][0]} | {t["mAP"]:.3f} | {t["iters"]} |'
         for f, t in teachers.items())
     missing = len(runs) - len(results)
+    plot = ''
+    if len(args.budgets) >= 3:
+        png = osp.splitext(args.out)[0] + '_budgets.png'
+        budget_plot(results, teachers, args.families, args.methods,
+                    args.budgets, png)
+        plot = f'![bbox mAP against budget]({osp.basename(png)})\n'
     minutes = None if args.report_only else (time.time() - start) / 60
     report = f'''# Detection KD on the shapes: StableKD against the baselines
 
@@ -222,6 +294,7 @@ Teachers (bbox mAP on the validation images):
 
 {table}
 
+{plot}
 ## Every run
 
 {runs_table(results)}

@@ -334,7 +334,10 @@ def test_detection_kd_reports_its_methods(tmp_path):
     # trained in test_detection_baselines.py
     methods = {'alone': 'student alone', 'crosskd': 'CrossKD-style',
                'stablekd-crosskd-pkd':
-               'StableKD with the CrossKD-style path and PKD'}
+               'StableKD with the CrossKD-style path and PKD',
+               'stablekd-crosskd-pkd-noinherit':
+               "StableKD with the CrossKD-style path and PKD, the student's "
+               'own head initialisation'}
     run_benchmark(tmp_path, 'detection_kd.py', '--work-dir', 'runs', '--out',
                   'report.md', '--families', 'fcos', '--seeds', 0,
                   '--methods', *methods, '--budgets', 5, '--images', 4, 2,
@@ -350,12 +353,57 @@ def test_detection_kd_reports_its_methods(tmp_path):
         'result.json'))
     assert result['iters'] == 5
     assert 'model.teacher_ckpt=' in ' '.join(result['options'])
-    log = (tmp_path / 'runs' / 'fcos' / '5ep' / 'stablekd-crosskd-pkd' /
-           'seed0' / 'train.out').read_text()
+    runs = tmp_path / 'runs' / 'fcos' / '5ep'
+    log = (runs / 'stablekd-crosskd-pkd' / 'seed0' / 'train.out').read_text()
     assert 'starts stage 2' in log  # the recomposition reached end to end
-    # the hook's cap replaced the configs' clip (35)
-    assert "clipped at 10.0 (the optim wrapper's own clip: {'max_norm': 35" \
-        in log
+    # every distilled student clips at 10 (its KD config's clip, which the
+    # hook's cap leaves) and starts its head as the teacher's, but the
+    # variant that says otherwise
+    for method, inherit in (('crosskd', ['bbox_head']),
+                            ('stablekd-crosskd-pkd', ['bbox_head']),
+                            ('stablekd-crosskd-pkd-noinherit', [])):
+        cfg = Config.fromfile(next((runs / method / 'seed0').glob('*.py')))
+        assert cfg.optim_wrapper.clip_grad.max_norm == 10.0, method
+        assert cfg.model.inherit == inherit, method
+    assert 'gradient norm clipped' not in log
+    # the margin over the best baseline run, which it names
+    margin, = table_rows(report,
+                         '**StableKD (default) - the best KD baseline**')
+    assert margin[0].endswith('(CrossKD-style)')
+
+
+def _detection_results():
+    """Made-up results: 2 seeds of 3 methods at budgets 1 and 2 (mAP by
+    (method, budget))."""
+    maps = {('pkd', 1): (0.30, 0.40), ('crosskd-pkd', 1): (0.50, 0.30),
+            ('stablekd-crosskd-pkd', 1): (0.45, 0.45),
+            ('pkd', 2): (0.60, 0.70), ('crosskd-pkd', 2): (0.80, 0.70),
+            ('stablekd-crosskd-pkd', 2): (0.70, 0.72)}
+    return {('fcos', m, b, s): dict(mAP=v[s], iters=32 * b)
+            for (m, b), v in maps.items() for s in (0, 1)}
+
+
+def test_detection_kd_margin_is_over_the_best_baseline_of_each_cell():
+    results = _detection_results()
+    methods = ['pkd', 'crosskd-pkd', 'stablekd-crosskd-pkd']
+    # budget 1: PKD 0.35, CrossKD-style + PKD 0.40, StableKD 0.45
+    assert detection_kd.margin_over_baselines(
+        results, 'fcos', 1, methods) == '+0.050 (CrossKD-style + PKD)'
+    assert detection_kd.margin_over_baselines(
+        results, 'fcos', 2, methods) == '-0.040 (CrossKD-style + PKD)'
+    assert detection_kd.margin_over_baselines(
+        results, 'fcos', 1, ['pkd', 'stablekd-crosskd-pkd']) == \
+        '+0.100 (PKD)'
+    assert detection_kd.margin_over_baselines(  # no StableKD run
+        results, 'fcos', 1, ['pkd', 'crosskd-pkd']) == ''
+
+
+def test_detection_kd_plots_map_against_the_budget(tmp_path):
+    png = tmp_path / 'plots' / 'budgets.png'
+    detection_kd.budget_plot(
+        _detection_results(), {'fcos': dict(mAP=0.9)}, ['fcos'],
+        ['pkd', 'crosskd-pkd', 'stablekd-crosskd-pkd'], [1, 2], str(png))
+    assert png.read_bytes()[:8] == b'\x89PNG\r\n\x1a\n'
 
 
 def test_segmentation_kd_reports_every_method(tmp_path):
