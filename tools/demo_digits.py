@@ -49,21 +49,6 @@ def train(config: str, work_dir: str, options: list) -> float:
     return time.perf_counter() - start
 
 
-def train_runs(runs: list, configs: str, teacher: str, work_root: str):
-    """Train ``runs`` (``(name, config, distilled)``, the teacher first) in
-    order, the distilled ones from the teacher's last checkpoint; yields
-    ``(name, work_dir, wall seconds)`` after each."""
-    teacher_ckpt = None
-    for name, config, distilled in runs:
-        work_dir = osp.join(work_root, osp.splitext(config)[0])
-        options = [f'model.teacher_ckpt={teacher_ckpt}'] if distilled else []
-        seconds = train(osp.join(configs, config), work_dir, options)
-        if config == teacher:
-            teacher_ckpt = open(osp.join(work_dir,
-                                         'last_checkpoint')).read().strip()
-        yield name, work_dir, seconds
-
-
 def read_curve(work_dir: str):
     """(iterations, [(iteration, top-1)]) of a finished run."""
     import torch
@@ -79,17 +64,18 @@ def read_curve(work_dir: str):
     return meta['iter'], curve
 
 
-def trained_teacher(work_root: str) -> str:
-    """The teacher's checkpoint: trained now, or reused when a finished run
-    of it is in the work dir."""
-    config = RUNS[0][1]
+def trained_teacher(work_root: str, config: str = RUNS[0][1],
+                    epochs: int = TEACHER_EPOCHS, options=()) -> str:
+    """The checkpoint of the teacher ``config`` (in ``configs/demo``)
+    trained ``epochs`` epochs: trained now with ``options``, or reused when
+    a finished run of it is in the work dir."""
     work_dir = osp.join(work_root, osp.splitext(config)[0])
     last = osp.join(work_dir, 'last_checkpoint')
     if osp.exists(last) and open(last).read().strip().endswith(
-            f'epoch_{TEACHER_EPOCHS}.pth'):
+            f'epoch_{epochs}.pth'):
         print(f'Reusing the teacher of {work_dir}', flush=True)
     else:
-        train(osp.join(CONFIGS, config), work_dir, [])
+        train(osp.join(CONFIGS, config), work_dir, list(options))
     return open(last).read().strip()
 
 
