@@ -266,6 +266,30 @@ def detection_batch(n=2, size=64, masks=False):
     return torch.rand(n, 3, size, size), samples
 
 
+def shapes_demo_config(config: str, data_root: str, work_dir: str,
+                       iters: int) -> Config:
+    """A shipped shapes demo config (``configs/demo/``) on ``data_root``:
+    ``iters`` iterations of batch 2 validated at the end, a checkpoint and
+    a log line every iteration, a random teacher, no LR schedule."""
+    cfg = Config.fromfile(osp.join(ROOT, 'configs', 'demo', config))
+    cfg.model.teacher_ckpt = None
+    for loader in (cfg.train_dataloader, cfg.val_dataloader):
+        loader.dataset.data_root = data_root
+        loader.batch_size = 2
+    cfg.test_dataloader = cfg.val_dataloader
+    cfg.val_evaluator.ann_file = data_root + 'annotations/val.json'
+    cfg.test_evaluator = cfg.val_evaluator
+    cfg.train_cfg = dict(type='IterBasedTrainLoop', max_iters=iters,
+                         val_interval=iters)
+    cfg.param_scheduler = []
+    cfg.log_processor = dict(by_epoch=False)
+    cfg.default_hooks.checkpoint = dict(type='CheckpointHook',
+                                        by_epoch=False, interval=1)
+    cfg.default_hooks.logger = dict(type='LoggerHook', interval=1)
+    cfg.work_dir = work_dir
+    return cfg
+
+
 def small_segmentor(cfg_path, width, classes=4):
     """``dict(cfg_path=..., **overrides)`` of an MMSegmentation ResNetV1c
     segmentor config (PSPNet, DeepLabV3+, FCN) made small: ResNet-18-deep,

@@ -3,7 +3,6 @@ CrossKD-style path (the student's FPN levels through the teacher's frozen
 head, :class:`DenseHeadKDLoss` on the head's outputs), as losses, inside a
 real RetinaNet pair, and through a Runner on the shipped shapes configs."""
 import copy
-import os.path as osp
 
 import pytest
 import torch
@@ -13,11 +12,9 @@ from mmengine.config import Config
 from mmengine.hooks import Hook
 from mmengine.runner import Runner
 
-from conftest import ROOT, build_model, detection_batch
+from conftest import build_model, detection_batch, shapes_demo_config
 from mmstablekd.datasets.shapes import make_shapes_coco
 from mmstablekd.models.losses import DenseHeadKDLoss, PKDLoss
-
-DEMO = osp.join(ROOT, 'configs', 'demo')
 
 
 # ------------------------------------------------------------------ PKD
@@ -242,35 +239,14 @@ class Metrics(Hook):
         self.metrics.update(metrics or {})
 
 
-def _runner(config, data_root, work_dir):
-    """The shipped demo config on ``data_root``, 3 iterations of batch 2,
-    random teacher."""
-    cfg = Config.fromfile(osp.join(DEMO, config))
-    cfg.model.teacher_ckpt = None
-    for loader in (cfg.train_dataloader, cfg.val_dataloader):
-        loader.dataset.data_root = data_root
-        loader.batch_size = 2
-    cfg.test_dataloader = cfg.val_dataloader
-    cfg.val_evaluator.ann_file = data_root + 'annotations/val.json'
-    cfg.test_evaluator = cfg.val_evaluator
-    cfg.train_cfg = dict(type='IterBasedTrainLoop', max_iters=3,
-                         val_interval=3)
-    cfg.param_scheduler = []
-    cfg.log_processor = dict(by_epoch=False)
-    cfg.default_hooks.checkpoint = dict(type='CheckpointHook',
-                                        by_epoch=False, interval=3)
-    cfg.default_hooks.logger = dict(type='LoggerHook', interval=1)
-    cfg.work_dir = work_dir
-    return Runner.from_cfg(cfg)
-
-
 @pytest.mark.parametrize('config', [
     'pkd_retinanet_r18-w32-w16_shapes.py',
     'crosskd_retinanet_r18-w32-w16_shapes.py',
     'crosskd_fcos_r18-w32-w16_shapes.py',
 ])
 def test_shipped_baseline_trains_through_a_runner(config, shapes, tmp_path):
-    runner = _runner(config, shapes, str(tmp_path))
+    runner = Runner.from_cfg(shapes_demo_config(config, shapes,
+                                                str(tmp_path), iters=3))
     teacher = {n: p.clone() for n, p in
                runner.model.teacher.state_dict().items()}
     student = {n: p.clone() for n, p in

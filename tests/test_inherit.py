@@ -2,7 +2,6 @@
 teacher's weights (FGD's and MGD's "inheriting strategy" for detectors:
 the student's head starts as the teacher's), in a real RetinaNet pair
 and through a Runner on the shipped shapes configs."""
-import os.path as osp
 
 import pytest
 import torch
@@ -10,10 +9,9 @@ from mmengine.config import Config
 from mmengine.hooks import Hook
 from mmengine.runner import Runner
 
-from conftest import ROOT, build_model
+from conftest import build_model, shapes_demo_config
 from mmstablekd.datasets.shapes import make_shapes_coco
 
-DEMO = osp.join(ROOT, 'configs', 'demo')
 STAGES = ['backbone.layer1', 'backbone.layer2', 'backbone.layer3',
           'backbone.layer4']
 
@@ -92,24 +90,11 @@ class HeadAtStart(Hook):
 
 
 def _runner(config, data_root, work_dir, **overrides):
-    """The shipped demo config on ``data_root``, 2 iterations of batch 2,
-    random teacher."""
-    cfg = Config.fromfile(osp.join(DEMO, config))
-    cfg.model.teacher_ckpt = None
-    for loader in (cfg.train_dataloader, cfg.val_dataloader):
-        loader.dataset.data_root = data_root
-        loader.batch_size = 2
-    cfg.test_dataloader = cfg.val_dataloader
-    cfg.val_evaluator.ann_file = data_root + 'annotations/val.json'
-    cfg.test_evaluator = cfg.val_evaluator
-    cfg.train_cfg = dict(type='IterBasedTrainLoop', max_iters=2,
-                         val_interval=10)
-    cfg.param_scheduler = []
+    """The shipped demo config on ``data_root``, 2 iterations, trained end
+    to end (the recomposition plays no part here), with ``overrides``."""
+    cfg = shapes_demo_config(config, data_root, work_dir, iters=2)
     cfg.custom_hooks = [h for h in cfg.get('custom_hooks', [])
                         if h['type'] != 'mmstablekd.RecompositionHook']
-    cfg.default_hooks.checkpoint = dict(type='CheckpointHook',
-                                        by_epoch=False, interval=1)
-    cfg.work_dir = work_dir
     cfg.merge_from_dict(overrides)
     runner = Runner.from_cfg(cfg)
     hook = HeadAtStart()
