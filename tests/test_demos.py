@@ -47,3 +47,22 @@ def test_detection_demo_trains_its_runs_and_reuses_the_teacher(tmp_path):
     assert 'Reusing the teacher' in again
     assert 'retinanet_r18-w32_shapes_teacher.py' not in ''.join(
         line for line in again.splitlines() if line.startswith('$'))
+
+
+def test_detection_demo_reads_the_benchmarks_column_by_its_header():
+    sys.path.insert(0, osp.join(ROOT, 'tools'))
+    import demo_detection
+    report = '\n'.join([
+        '| family | config |', '|---|---|', '| fcos | x.py |', '',
+        '| method | retinanet, 4 epochs | fcos, 4 epochs |',
+        '|---|---:|---:|',
+        '| student alone | 0.165 ± 0.025 | 0.312 ± 0.065 |',
+        '| PKD | 0.787 ± 0.012 | 0.790 ± 0.018 |'])
+    assert demo_detection.benchmark_cells(report, 'fcos, 4 epochs') == {
+        'student alone': '0.312 ± 0.065', 'PKD': '0.790 ± 0.018'}
+    assert demo_detection.benchmark_cells(report, 'fcos, 12 epochs') == {}
+    # the shipped report has the demo's rows at its budget
+    with open(demo_detection.REPORT) as f:
+        cells = demo_detection.benchmark_cells(f.read(),
+                                               'retinanet, 4 epochs')
+    assert all(cells.get(row) for *_, row in demo_detection.STUDENTS)
