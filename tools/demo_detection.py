@@ -8,7 +8,9 @@ through ``tools/train.py`` as a user would run it. The teacher is trained
 once (and reused while its checkpoint exists); the students train for the
 benchmark's short budget (4 epochs, where the student alone is far from
 its ceiling), two at a time. Afterwards a table (bbox mAP, mAP@0.5,
-iterations, wall time) is printed and written into the work dir:
+iterations, wall time, and the benchmark's mean over seeds for the same
+method from ``docs/detection_kd.md``) is printed and written into the
+work dir:
 
     python tools/demo_detection.py [--work-dir work_dirs/demo_detection]
         [--jobs 2] [--epochs 4] [--teacher-epochs 24] [--images 256 64]
