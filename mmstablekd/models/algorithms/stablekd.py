@@ -23,6 +23,7 @@ from .config_checks import check_arguments
 from .inheritance import check_inheritable, inherit_weights
 from .loss_keys import check_loss_keys
 from .output_paths import OutputPaths
+from .student_checkpoint import accept_student_only_weights
 from .teacher_checkpoint import load_teacher_weights
 
 
@@ -219,7 +220,7 @@ class StableKD(BaseModel):
             'teacher',
             stop_when_complete=True,
             direct_calls=True)  # heads run by head.forward(x)
-        self._register_load_state_dict_pre_hook(_accept_student_only_weights,
+        self._register_load_state_dict_pre_hook(accept_student_only_weights,
                                                 with_module=True)
 
     def init_weights(self) -> None:
@@ -426,34 +427,6 @@ class StableKD(BaseModel):
         return self.alignments.fit(
             {j: torch.cat(t) for j, (t, _) in rows.items()},
             {j: torch.cat(s) for j, (_, s) in rows.items()})
-
-
-def _accept_student_only_weights(model: StableKD, state_dict: dict,
-                                 prefix: str, *args) -> None:
-    """``load_state_dict`` pre-hook: a student-only checkpoint (as exported
-    by StudentExportHook, or a plain MMPretrain/MMDetection one) initialises
-    the student; one that fits neither this model nor its student is an
-    error rather than a run that silently starts from scratch."""
-    keys = [k[len(prefix):] for k in state_dict if k.startswith(prefix)]
-    if not keys or any(k.startswith('student.') for k in keys):
-        return
-    student = model.student.state_dict()
-    missing = [k for k in student if k not in keys]
-    mismatched = [
-        f'{k}: {tuple(state_dict[prefix + k].shape)} vs '
-        f'{tuple(v.shape)}' for k, v in student.items()
-        if k in keys and state_dict[prefix + k].shape != v.shape
-    ]
-    if missing or mismatched:
-        raise ValueError(
-            f'The checkpoint holds no StableKD weights (no student.* keys) '
-            f'and does not fit the student either: {len(missing)} missing '
-            f'keys {missing[:5]}, {len(mismatched)} shape mismatches '
-            f'{mismatched[:5]}. It was exported from another architecture: '
-            f'load a checkpoint of this student config.')
-    for k in keys:
-        if k in student:
-            state_dict[f'{prefix}student.{k}'] = state_dict.pop(prefix + k)
 
 
 def _task_scope() -> str:
