@@ -6,7 +6,7 @@ baselines, for two families.
         [--families retinanet fcos] [--methods alone mse pkd crosskd \
         crosskd-pkd crosskd-pkd-noinherit stablekd stablekd-pkd \
         stablekd-crosskd stablekd-crosskd-pkd stablekd-crosskd-pkd-w10 \
-        stablekd-crosskd-pkd-noinherit] \
+        stablekd-crosskd-pkd-keep stablekd-crosskd-pkd-noinherit] \
         [--budgets 4 12] [--seeds 0 1 2] [--jobs 1] \
         [--images 256 64] [--teacher-epochs N] [--cfg-options KEY=VALUE ...]
 
@@ -23,7 +23,8 @@ recomposition), with PKD (its loss at the backbone boundaries and on the
 FPN), with the CrossKD-style path, or with both (the twins of those
 baselines plus the recomposition), and the last with the relative feature
 loss at the boundaries weighted 10 (the model's default: 30) as the
-classification configs weight it. Every distilled student starts its head
+classification configs weight it, or kept at the boundaries inside merged
+groups (``keep_internal_losses=True``). Every distilled student starts its head
 from the teacher's (``inherit=['bbox_head']`` in the KD configs) and
 clips its gradient norm at 10; the ``-noinherit`` variants initialise the
 head the student's own way. Generated data: 256 training and 64
@@ -80,6 +81,10 @@ METHODS = {  # name -> (table row, config prefix, what the run sets on it);
     'stablekd-crosskd-pkd-w10': (
         'StableKD with the CrossKD-style path and PKD, boundary weight 10',
         'stablekd-crosskd-pkd', REL10),
+    'stablekd-crosskd-pkd-keep': (
+        'StableKD with the CrossKD-style path and PKD, boundary losses kept '
+        'after merging', 'stablekd-crosskd-pkd',
+        ['model.keep_internal_losses=True']),
     'stablekd-crosskd-pkd-noinherit': (
         "StableKD with the CrossKD-style path and PKD, the student's own "
         'head initialisation', 'stablekd-crosskd-pkd', NO_INHERIT),
