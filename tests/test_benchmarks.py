@@ -366,7 +366,7 @@ def test_detection_kd_reports_its_methods(tmp_path):
     assert margin[0].endswith('(CrossKD-style)')
 
 
-def test_detection_kd_noinherit_variants_start_the_head_their_own_way():
+def test_detection_kd_variants_set_what_their_names_say():
     for method, (_, prefix, options) in detection_kd.METHODS.items():
         if prefix is None:
             continue
@@ -374,8 +374,12 @@ def test_detection_kd_noinherit_variants_start_the_head_their_own_way():
             DEMO, detection_kd.config_of('fcos', method)))
         cfg.merge_from_dict({k: DictAction._parse_iterable(v) for k, v in
                              (o.split('=', 1) for o in options)})
+        # the -noinherit variants start the head their own way
         expected = [] if method.endswith('-noinherit') else ['bbox_head']
         assert cfg.model.inherit == expected, method
+        # only the -keep variant keeps the boundary losses once merged
+        assert cfg.model.get('keep_internal_losses', False) == \
+            method.endswith('-keep'), method
 
 
 def _detection_results():
