@@ -6,7 +6,9 @@ baselines, for two families.
         [--families retinanet fcos] [--methods alone mse pkd crosskd \
         crosskd-pkd crosskd-pkd-noinherit stablekd stablekd-pkd \
         stablekd-crosskd stablekd-crosskd-pkd stablekd-crosskd-pkd-w10 \
-        stablekd-crosskd-pkd-keep stablekd-crosskd-pkd-noinherit] \
+        stablekd-crosskd-pkd-keep stablekd-crosskd-pkd-iters \
+        stablekd-crosskd-pkd-short stablekd-crosskd-pkd-long \
+        stablekd-crosskd-pkd-noinherit] \
         [--budgets 4 12] [--seeds 0 1 2] [--jobs 1] \
         [--images 256 64] [--teacher-epochs N] [--cfg-options KEY=VALUE ...]
 
@@ -24,7 +26,9 @@ FPN), with the CrossKD-style path, or with both (the twins of those
 baselines plus the recomposition), and the last with the relative feature
 loss at the boundaries weighted 10 (the model's default: 30) as the
 classification configs weight it, or kept at the boundaries inside merged
-groups (``keep_internal_losses=True``). Every distilled student starts its head
+groups (``keep_internal_losses=True``), or with the stages beginning at
+shares of the iterations, not rounded to epochs (the shipped 20% / 40%,
+which at 4 epochs begin at epochs 1 and 2; 10% / 20%; 30% / 60%). Every distilled student starts its head
 from the teacher's (``inherit=['bbox_head']`` in the KD configs) and
 clips its gradient norm at 10; the ``-noinherit`` variants initialise the
 head the student's own way. Generated data: 256 training and 64
@@ -61,6 +65,9 @@ FAMILIES = {  # name -> (teacher config, the configs' model suffix)
 DEFAULT = 'stablekd-crosskd-pkd'
 # the student's head initialised its own way, not from the teacher's
 NO_INHERIT = ['model.inherit=[]']
+# the recomposition's shares rounded to iterations, not to epochs (at 4
+# epochs the shipped 20% / 40% begin at epochs 1 and 2, i.e. 25% / 50%)
+ITERS = ['custom_hooks.0.by_epoch=False']
 METHODS = {  # name -> (table row, config prefix, what the run sets on it);
     # prefix None: the student alone
     'alone': ('student alone', None, []),
@@ -85,6 +92,19 @@ METHODS = {  # name -> (table row, config prefix, what the run sets on it);
         'StableKD with the CrossKD-style path and PKD, boundary losses kept '
         'after merging', 'stablekd-crosskd-pkd',
         ['model.keep_internal_losses=True']),
+    'stablekd-crosskd-pkd-iters': (
+        'StableKD with the CrossKD-style path and PKD, stages begin at '
+        'shares of the iterations', 'stablekd-crosskd-pkd', ITERS),
+    'stablekd-crosskd-pkd-short': (
+        'StableKD with the CrossKD-style path and PKD, decomposed and '
+        'half-merged 10% of the iterations each', 'stablekd-crosskd-pkd',
+        ITERS + ['recomposition.half.begin=0.1',
+                 'recomposition.merged.begin=0.2']),
+    'stablekd-crosskd-pkd-long': (
+        'StableKD with the CrossKD-style path and PKD, decomposed and '
+        'half-merged 30% of the iterations each', 'stablekd-crosskd-pkd',
+        ITERS + ['recomposition.half.begin=0.3',
+                 'recomposition.merged.begin=0.6']),
     'stablekd-crosskd-pkd-noinherit': (
         "StableKD with the CrossKD-style path and PKD, the student's own "
         'head initialisation', 'stablekd-crosskd-pkd', NO_INHERIT),

@@ -380,6 +380,17 @@ def test_detection_kd_variants_set_what_their_names_say():
         # only the -keep variant keeps the boundary losses once merged
         assert cfg.model.get('keep_internal_losses', False) == \
             method.endswith('-keep'), method
+        if not method.startswith('stablekd'):
+            continue
+        # -iters, -short and -long place the stages at shares of the
+        # iterations: 20% / 40% as shipped, 10% / 20%, 30% / 60%
+        hook, = cfg.custom_hooks
+        assert hook.get('by_epoch', True) == (method.split('-')[-1] not in (
+            'iters', 'short', 'long')), method
+        begins = {'short': (0.1, 0.2), 'long': (0.3, 0.6)}.get(
+            method.split('-')[-1], (0.2, 0.4))
+        assert (cfg.recomposition.half.begin,
+                cfg.recomposition.merged.begin) == begins, method
 
 
 def _detection_results():
