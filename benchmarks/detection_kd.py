@@ -28,9 +28,10 @@ loss at the boundaries weighted 10 (the model's default: 30) as the
 classification configs weight it, or kept at the boundaries inside merged
 groups (``keep_internal_losses=True``), or with the stages beginning at
 shares of the iterations, not rounded to epochs (the shipped 20% / 40%,
-which at 4 epochs begin at epochs 1 and 2; 10% / 20%; 30% / 60%). Every distilled student starts its head
-from the teacher's (``inherit=['bbox_head']`` in the KD configs) and
-clips its gradient norm at 10; the ``-noinherit`` variants initialise the
+which at 4 epochs begin at epochs 1 and 2; 10% / 20%; 30% / 60%).
+Every distilled student starts its head from the teacher's
+(``inherit=['bbox_head']`` in the KD configs) and clips its gradient
+norm at 10; the ``-noinherit`` variants initialise the
 head the student's own way. Generated data: 256 training and 64
 validation images of 128 x 128 pixels (the demo's).
 
