@@ -66,9 +66,18 @@ FAMILIES = {  # name -> (teacher config, the configs' model suffix)
 DEFAULT = 'stablekd-crosskd-pkd'
 # the student's head initialised its own way, not from the teacher's
 NO_INHERIT = ['model.inherit=[]']
-# the recomposition's shares rounded to iterations, not to epochs (at 4
-# epochs the shipped 20% / 40% begin at epochs 1 and 2, i.e. 25% / 50%)
-ITERS = ['custom_hooks.0.by_epoch=False']
+
+
+def iteration_shares(half=None, merged=None) -> list:
+    """Options that begin the half-merged and end-to-end stages at shares
+    of the iterations, not rounded to epochs (at 4 epochs the shipped
+    20% / 40% begin at epochs 1 and 2, i.e. 25% / 50%): the shipped
+    shares, or ``half`` and ``merged``."""
+    shares = [] if half is None else [f'recomposition.half.begin={half}',
+                                      f'recomposition.merged.begin={merged}']
+    return ['custom_hooks.0.by_epoch=False'] + shares
+
+
 METHODS = {  # name -> (table row, config prefix, what the run sets on it);
     # prefix None: the student alone
     'alone': ('student alone', None, []),
@@ -95,17 +104,16 @@ METHODS = {  # name -> (table row, config prefix, what the run sets on it);
         ['model.keep_internal_losses=True']),
     'stablekd-crosskd-pkd-iters': (
         'StableKD with the CrossKD-style path and PKD, stages begin at '
-        'shares of the iterations', 'stablekd-crosskd-pkd', ITERS),
+        'shares of the iterations', 'stablekd-crosskd-pkd',
+        iteration_shares()),
     'stablekd-crosskd-pkd-short': (
         'StableKD with the CrossKD-style path and PKD, decomposed and '
         'half-merged 10% of the iterations each', 'stablekd-crosskd-pkd',
-        ITERS + ['recomposition.half.begin=0.1',
-                 'recomposition.merged.begin=0.2']),
+        iteration_shares(0.1, 0.2)),
     'stablekd-crosskd-pkd-long': (
         'StableKD with the CrossKD-style path and PKD, decomposed and '
         'half-merged 30% of the iterations each', 'stablekd-crosskd-pkd',
-        ITERS + ['recomposition.half.begin=0.3',
-                 'recomposition.merged.begin=0.6']),
+        iteration_shares(0.3, 0.6)),
     'stablekd-crosskd-pkd-noinherit': (
         "StableKD with the CrossKD-style path and PKD, the student's own "
         'head initialisation', 'stablekd-crosskd-pkd', NO_INHERIT),
