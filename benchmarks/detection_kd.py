@@ -8,7 +8,7 @@ baselines, for two families.
         stablekd-crosskd stablekd-crosskd-pkd stablekd-crosskd-pkd-w10 \
         stablekd-crosskd-pkd-keep stablekd-crosskd-pkd-iters \
         stablekd-crosskd-pkd-short stablekd-crosskd-pkd-long \
-        stablekd-crosskd-pkd-noinherit] \
+        stablekd-crosskd-pkd-longer stablekd-crosskd-pkd-noinherit] \
         [--budgets 4 12] [--seeds 0 1 2] [--jobs 1] \
         [--images 256 64] [--teacher-epochs N] [--cfg-options KEY=VALUE ...]
 
@@ -28,7 +28,8 @@ loss at the boundaries weighted 10 (the model's default: 30) as the
 classification configs weight it, or kept at the boundaries inside merged
 groups (``keep_internal_losses=True``), or with the stages beginning at
 shares of the iterations, not rounded to epochs (the shipped 20% / 40%,
-which at 4 epochs begin at epochs 1 and 2; 10% / 20%; 30% / 60%).
+which at 4 epochs begin at epochs 1 and 2; 10% / 20%; 30% / 60%;
+40% / 70%).
 Every distilled student starts its head from the teacher's
 (``inherit=['bbox_head']`` in the KD configs) and clips its gradient
 norm at 10; the ``-noinherit`` variants initialise the
@@ -114,6 +115,10 @@ METHODS = {  # name -> (table row, config prefix, what the run sets on it);
         'StableKD with the CrossKD-style path and PKD, decomposed and '
         'half-merged 30% of the iterations each', 'stablekd-crosskd-pkd',
         iteration_shares(0.3, 0.6)),
+    'stablekd-crosskd-pkd-longer': (
+        'StableKD with the CrossKD-style path and PKD, decomposed 40% and '
+        'half-merged 30% of the iterations', 'stablekd-crosskd-pkd',
+        iteration_shares(0.4, 0.7)),
     'stablekd-crosskd-pkd-noinherit': (
         "StableKD with the CrossKD-style path and PKD, the student's own "
         'head initialisation', 'stablekd-crosskd-pkd', NO_INHERIT),
