@@ -1,0 +1,92 @@
+"""What the losses did in each recomposition stage of finished runs.
+
+    python tools/analysis/stage_losses.py RUN_DIR [RUN_DIR ...] \
+        [--keys loss_cls loss_bbox] [--out REPORT.md]
+
+Reads each run's training log (the newest ``<timestamp>/vis_data/
+scalars.json`` under RUN_DIR, as MMEngine's ``LocalVisBackend`` writes it,
+with ``recomposition_stage`` logged by ``RecompositionHook``) and prints a
+Markdown table: per stage, its logged iterations and each key at the stage's
+first and last logged iteration, the mean over the runs given (e.g. the
+seeds of one method); a run without stages (a KD baseline) is one row,
+``-``. A key a stage does not log (a boundary loss once its blocks merged)
+is left blank. Shows, e.g., whether the detection loss of the
+composed student rises or falls once the blocks are merged.
+"""
+import argparse
+import glob
+import json
+import os.path as osp
+import statistics
+import sys
+from typing import Dict, List
+
+
+def training_log(run_dir: str) -> List[dict]:
+    """The training entries (those with ``loss``) of ``run_dir``'s newest
+    log."""
+    logs = sorted(glob.glob(osp.join(run_dir, '*', 'vis_data',
+                                     'scalars.json')))
+    if not logs:
+        raise FileNotFoundError(
+            f'{run_dir}: no <timestamp>/vis_data/scalars.json: give the work '
+            f'dir of a finished run (MMEngine writes it there).')
+    with open(logs[-1]) as f:
+        entries = [json.loads(line) for line in f if line.strip()]
+    return [e for e in entries if 'loss' in e]
+
+
+def by_stage(entries: List[dict]) -> Dict[str, List[dict]]:
+    """Training entries grouped by ``recomposition_stage``, in order; a
+    run without ``RecompositionHook`` (e.g. a KD baseline, to compare
+    with) is one stage, ``-``."""
+    stages = {}
+    for entry in entries:
+        stage = entry.get('recomposition_stage')
+        stages.setdefault('-' if stage is None else str(int(stage)),
+                          []).append(entry)
+    return stages
+
+
+def _mean(values: list) -> str:
+    values = [v for v in values if v is not None]
+    return f'{statistics.mean(values):.3f}' if values else ''
+
+
+def stage_table(run_dirs: List[str], keys: List[str]) -> str:
+    """The Markdown table: a row per stage, the mean over ``run_dirs`` of
+    each key at the stage's first and last logged iteration."""
+    runs = [by_stage(training_log(d)) for d in run_dirs]
+    header = ['stage', 'logged iterations'] + [
+        f'{key} {at}' for key in keys for at in ('first', 'last')]
+    lines = ['| ' + ' | '.join(header) + ' |',
+             '|---|---|' + '---:|' * (2 * len(keys))]
+    for stage in sorted({s for run in runs for s in run}):
+        spans = [run[stage] for run in runs if stage in run]
+        iters = f'{spans[0][0]["iter"]}-{spans[0][-1]["iter"]}'
+        cells = [_mean([span[at].get(key) for span in spans])
+                 for key in keys for at in (0, -1)]
+        lines.append(f'| {stage} | {iters} | ' + ' | '.join(cells) + ' |')
+    return '\n'.join(lines) + '\n'
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('run_dirs', nargs='+')
+    parser.add_argument('--keys', nargs='+',
+                        default=['loss_cls', 'loss_bbox'])
+    parser.add_argument('--out', help='also write the table here')
+    args = parser.parse_args(argv)
+    try:
+        table = stage_table(args.run_dirs, args.keys)
+    except FileNotFoundError as err:
+        parser.error(str(err))
+    print(f'{len(args.run_dirs)} runs: {" ".join(args.run_dirs)}\n')
+    print(table)
+    if args.out:
+        with open(args.out, 'w') as f:
+            f.write(table)
+
+
+if __name__ == '__main__':
+    sys.exit(main())
