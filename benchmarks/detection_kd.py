@@ -6,9 +6,9 @@ baselines, for two families.
         [--families retinanet fcos] [--methods alone mse pkd crosskd \
         crosskd-pkd crosskd-pkd-noinherit stablekd stablekd-pkd \
         stablekd-crosskd stablekd-crosskd-pkd stablekd-crosskd-pkd-w10 \
-        stablekd-crosskd-pkd-keep stablekd-crosskd-pkd-iters \
-        stablekd-crosskd-pkd-short stablekd-crosskd-pkd-long \
-        stablekd-crosskd-pkd-longer stablekd-crosskd-pkd-noinherit] \
+        stablekd-crosskd-pkd-keep stablekd-crosskd-pkd-epochs \
+        stablekd-crosskd-pkd-short stablekd-crosskd-pkd-longer \
+        stablekd-crosskd-pkd-noinherit] \
         [--budgets 4 12] [--seeds 0 1 2] [--jobs 1] \
         [--images 256 64] [--teacher-epochs N] [--cfg-options KEY=VALUE ...]
 
@@ -21,15 +21,16 @@ KD, PKD (standardised FPN features, weight 10 per level), the CrossKD-style
 path (the student's FPN levels through the teacher's frozen head,
 ``DenseHeadKDLoss``), both of these together (CrossKD's strongest
 published recipe), and StableKD as shipped (the KD config plus the 5-block
-recomposition), with PKD (its loss at the backbone boundaries and on the
+recomposition of ``configs/_base_/recomposition/5blocks_30-30.py``:
+decomposed, half-merged, end-to-end for 30% / 30% / 40% of the
+iterations), with PKD (its loss at the backbone boundaries and on the
 FPN), with the CrossKD-style path, or with both (the twins of those
 baselines plus the recomposition), and the last with the relative feature
 loss at the boundaries weighted 10 (the model's default: 30) as the
 classification configs weight it, or kept at the boundaries inside merged
-groups (``keep_internal_losses=True``), or with the stages beginning at
-shares of the iterations, not rounded to epochs (the shipped 20% / 40%,
-which at 4 epochs begin at epochs 1 and 2; 10% / 20%; 30% / 60%;
-40% / 70%).
+groups (``keep_internal_losses=True``), or with other stage shares: the
+earlier default (20% / 20% counted in epochs, which at 4 epochs begin at
+epochs 1 and 2), 10% / 10% and 40% / 30% of the iterations.
 Every distilled student starts its head from the teacher's
 (``inherit=['bbox_head']`` in the KD configs) and clips its gradient
 norm at 10; the ``-noinherit`` variants initialise the
@@ -69,14 +70,11 @@ DEFAULT = 'stablekd-crosskd-pkd'
 NO_INHERIT = ['model.inherit=[]']
 
 
-def iteration_shares(half=None, merged=None) -> list:
-    """Options that begin the half-merged and end-to-end stages at shares
-    of the iterations, not rounded to epochs (at 4 epochs the shipped
-    20% / 40% begin at epochs 1 and 2, i.e. 25% / 50%): the shipped
-    shares, or ``half`` and ``merged``."""
-    shares = [] if half is None else [f'recomposition.half.begin={half}',
-                                      f'recomposition.merged.begin={merged}']
-    return ['custom_hooks.0.by_epoch=False'] + shares
+def stage_shares(half: float, merged: float) -> list:
+    """Options that begin the half-merged and end-to-end stages at these
+    shares of the iterations (the shipped base: 0.3 and 0.6)."""
+    return [f'recomposition.half.begin={half}',
+            f'recomposition.merged.begin={merged}']
 
 
 METHODS = {  # name -> (table row, config prefix, what the run sets on it);
@@ -103,22 +101,18 @@ METHODS = {  # name -> (table row, config prefix, what the run sets on it);
         'StableKD with the CrossKD-style path and PKD, boundary losses kept '
         'after merging', 'stablekd-crosskd-pkd',
         ['model.keep_internal_losses=True']),
-    'stablekd-crosskd-pkd-iters': (
-        'StableKD with the CrossKD-style path and PKD, stages begin at '
-        'shares of the iterations', 'stablekd-crosskd-pkd',
-        iteration_shares()),
+    'stablekd-crosskd-pkd-epochs': (
+        'StableKD with the CrossKD-style path and PKD, the earlier shares: '
+        '20% / 20% counted in epochs', 'stablekd-crosskd-pkd',
+        ['custom_hooks.0.by_epoch=True', *stage_shares(0.2, 0.4)]),
     'stablekd-crosskd-pkd-short': (
         'StableKD with the CrossKD-style path and PKD, decomposed and '
         'half-merged 10% of the iterations each', 'stablekd-crosskd-pkd',
-        iteration_shares(0.1, 0.2)),
-    'stablekd-crosskd-pkd-long': (
-        'StableKD with the CrossKD-style path and PKD, decomposed and '
-        'half-merged 30% of the iterations each', 'stablekd-crosskd-pkd',
-        iteration_shares(0.3, 0.6)),
+        stage_shares(0.1, 0.2)),
     'stablekd-crosskd-pkd-longer': (
         'StableKD with the CrossKD-style path and PKD, decomposed 40% and '
         'half-merged 30% of the iterations', 'stablekd-crosskd-pkd',
-        iteration_shares(0.4, 0.7)),
+        stage_shares(0.4, 0.7)),
     'stablekd-crosskd-pkd-noinherit': (
         "StableKD with the CrossKD-style path and PKD, the student's own "
         'head initialisation', 'stablekd-crosskd-pkd', NO_INHERIT),

@@ -328,10 +328,10 @@ def test_detection_kd_has_a_shipped_config_for_every_method():
 def test_detection_kd_reports_its_methods(tmp_path):
     # 4 training and 2 validation images in one batch: an iteration an
     # epoch; 5 epochs, so that StableKD's three stages begin at distinct
-    # epochs (0, 1, 2). One method of each kind the script runs: the student
-    # alone, a KD baseline, StableKD (with both baselines' paths); every
-    # method's config is built in test_configs.py, the baselines' losses
-    # trained in test_detection_baselines.py
+    # iterations (0, 2, 3). One method of each kind the script runs: the
+    # student alone, a KD baseline, StableKD (with both baselines' paths);
+    # every method's config is built in test_configs.py, the baselines'
+    # losses trained in test_detection_baselines.py
     methods = {'alone': 'student alone', 'crosskd': 'CrossKD-style',
                'stablekd-crosskd-pkd':
                'StableKD with the CrossKD-style path and PKD'}
@@ -364,6 +364,21 @@ def test_detection_kd_reports_its_methods(tmp_path):
     margin, = table_rows(report,
                          '**StableKD (default) - the best KD baseline**')
     assert margin[0].endswith('(CrossKD-style)')
+    # the stage-losses tool reads these runs' logs: StableKD's 5 iterations
+    # in its three stages (30% / 60% of 5: iterations 2 and 3, logged
+    # 1-based), the baseline's as one
+    for method, stages in (('stablekd-crosskd-pkd', [('0', '1-2'),
+                                                     ('1', '3-3'),
+                                                     ('2', '4-5')]),
+                           ('crosskd', [('-', '1-5')])):
+        subprocess.run([sys.executable, osp.join(
+            ROOT, 'tools', 'analysis', 'stage_losses.py'),
+            str(runs / method / 'seed0'), '--out', f'{method}.md'],
+            cwd=tmp_path, check=True, capture_output=True)
+        rows = [line.split(' | ') for line in
+                (tmp_path / f'{method}.md').read_text().splitlines()[2:]]
+        assert [(r[0].strip('| '), r[1]) for r in rows] == stages, method
+        assert all(float(v.strip('| ')) > 0 for r in rows for v in r[2:])
 
 
 def test_detection_kd_variants_set_what_their_names_say():
@@ -382,13 +397,14 @@ def test_detection_kd_variants_set_what_their_names_say():
             method.endswith('-keep'), method
         if not method.startswith('stablekd'):
             continue
-        # -iters, -short and -long place the stages at shares of the
-        # iterations: 20% / 40% as shipped, 10% / 20%, 30% / 60%
+        # the stages begin at 30% / 60% of the iterations (the shipped
+        # base), or as each share variant sets them: in epochs at 20% / 40%
+        # (-epochs), at 10% / 20% (-short), at 40% / 70% (-longer)
+        variant = method.split('-')[-1]
         hook, = cfg.custom_hooks
-        assert hook.get('by_epoch', True) == (method.split('-')[-1] not in (
-            'iters', 'short', 'long')), method
-        begins = {'short': (0.1, 0.2), 'long': (0.3, 0.6)}.get(
-            method.split('-')[-1], (0.2, 0.4))
+        assert hook.by_epoch == (variant == 'epochs'), method
+        begins = {'epochs': (0.2, 0.4), 'short': (0.1, 0.2),
+                  'longer': (0.4, 0.7)}.get(variant, (0.3, 0.6))
         assert (cfg.recomposition.half.begin,
                 cfg.recomposition.merged.begin) == begins, method
 

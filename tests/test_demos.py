@@ -20,7 +20,7 @@ def run_demo(cwd, *args) -> str:
 def test_detection_demo_trains_its_runs_and_reuses_the_teacher(tmp_path):
     # 4 training and 2 validation images in one batch: an iteration an
     # epoch; 5 student epochs, so that StableKD's three stages begin at
-    # distinct epochs (0, 1, 2)
+    # distinct iterations (0, 2, 3)
     tiny = ['--images', 4, 2, '--teacher-epochs', 1, '--epochs', 5,
             '--cfg-options', 'train_dataloader.batch_size=4',
             'val_dataloader.batch_size=2']

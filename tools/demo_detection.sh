@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The detection demo: set up (or reuse) the environment, generate the shapes
-# data, then train a RetinaNet teacher, the student alone, feature-imitation
-# KD and StableKD through tools/train.py and print a bbox mAP table.
+# data, then train a RetinaNet teacher, the student alone, the strongest KD
+# baseline of benchmarks/detection_kd.py (CrossKD-style + PKD) and StableKD
+# through tools/train.py and print a bbox mAP table.
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 bash "$ROOT/tools/setup_env.sh"

@@ -2,5 +2,5 @@
 # plus the shipped recomposition of the 5 blocks.
 _base_ = [
     './crosskd-pkd_retinanet_r18-w32-w16_shapes.py',
-    '../_base_/recomposition/5blocks_20-20.py',
+    '../_base_/recomposition/5blocks_30-30.py',
 ]

@@ -4,6 +4,6 @@
 # measured by benchmarks/detection_kd.py).
 _base_ = [
     './pkd_fcos_r18-w32-w16_shapes.py',
-    '../_base_/recomposition/5blocks_20-20.py',
+    '../_base_/recomposition/5blocks_30-30.py',
 ]
 model = dict(feat_loss=dict(type='PKDLoss', loss_weight=1.0))

@@ -2,7 +2,7 @@
 # the 5 blocks (as stablekd_retinanet_r18-w32-w16_shapes.py).
 _base_ = [
     './kd_fcos_r18-w32-w16_shapes.py',
-    '../_base_/recomposition/5blocks_20-20.py',
+    '../_base_/recomposition/5blocks_30-30.py',
 ]
 # alignment='auto' (the default: ChannelSelection where the teacher is
 # wider) and the feature MSE relative to the teacher's variance: ahead of

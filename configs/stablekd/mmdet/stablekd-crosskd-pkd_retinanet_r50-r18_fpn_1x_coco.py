@@ -4,5 +4,5 @@
 # docs/detection_kd.md (not measured on COCO).
 _base_ = [
     '../../kd/crosskd-pkd_retinanet_r50-r18_fpn_1x_coco.py',
-    '../../_base_/recomposition/5blocks_20-20.py',
+    '../../_base_/recomposition/5blocks_30-30.py',
 ]

@@ -1,9 +1,9 @@
 # StableKD = the feature-imitation KD baseline + recomposition over the 5
-# blocks (decomposed -> half-merged -> end-to-end for the first 20% / next
-# 20% / rest of the 12 epochs).
+# blocks (decomposed -> half-merged -> end-to-end for the first 30% / next
+# 30% / last 40% of the iterations of the 12 epochs).
 _base_ = [
     '../../kd/kd_retinanet_r50-r18_fpn_1x_coco.py',
-    '../../_base_/recomposition/5blocks_20-20.py',
+    '../../_base_/recomposition/5blocks_30-30.py',
 ]
 # alignment='auto' (the default: ChannelSelection where the teacher is
 # wider) and the feature MSE relative to the teacher's variance: ahead of
