@@ -283,13 +283,13 @@ def main():
     data_root = osp.join(args.work_dir, 'shapes')
     demo_detection.make_data(data_root, args.images)
     common = data_options(data_root) + args.cfg_options
-    teachers = {}
-    for family in args.families:  # one at a time: each is needed next
-        epochs = [] if args.teacher_epochs is None else [
-            f'train_cfg.max_epochs={args.teacher_epochs}']
-        teachers[family] = run(FAMILIES[family][0],
-                               osp.join(args.work_dir, family, 'teacher'),
-                               epochs + common)
+    epochs = [] if args.teacher_epochs is None else [
+        f'train_cfg.max_epochs={args.teacher_epochs}']
+    teachers = run_parallel(  # the families' teachers side by side
+        [(family, FAMILIES[family][0], epochs + common)
+         for family in args.families], args.jobs,
+        lambda family, config, options: run(
+            config, osp.join(args.work_dir, family, 'teacher'), options))
     runs = plan(args.families, args.methods, args.budgets, args.seeds,
                 teachers)
     results = run_parallel(runs, args.jobs, lambda key, config, options: run(
