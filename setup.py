@@ -6,12 +6,14 @@ from setuptools import find_packages, setup
 
 ROOT = osp.dirname(osp.abspath(__file__))
 # Shipped inside the package the way OpenMMLab packages do it, so that
-# `mim train mmstablekd ...` and `mmstablekd/.mim/configs/...` work after install.
+# `mim train mmstablekd ...` and `mmstablekd/.mim/configs/...` work after
+# install.
 MIM_FOLDERS = ('configs', 'tools')
 
 
 def add_mim_extension():
-    """Link (develop) or copy (build) configs/ and tools/ into mmstablekd/.mim."""
+    """Link (develop) or copy (build) configs/ and tools/ into
+    mmstablekd/.mim."""
     import sys
     develop = 'develop' in sys.argv or any('editable' in a for a in sys.argv)
     mim_root = osp.join(ROOT, 'mmstablekd', '.mim')
