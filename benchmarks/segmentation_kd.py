@@ -29,8 +29,6 @@ Finished runs are kept in the work dir (``result.json``) and not run again
 while their config and options are unchanged.
 Writes a Markdown report: mIoU, mean ± std over seeds, and every run's.
 """
-import glob
-import json
 import os
 import os.path as osp
 import statistics
@@ -84,9 +82,7 @@ def read_result(work_dir: str) -> dict:
     ckpt = open(osp.join(work_dir, 'last_checkpoint')).read().strip()
     iters = torch.load(ckpt, map_location='cpu',
                        weights_only=True)['meta']['iter']
-    path = sorted(glob.glob(osp.join(work_dir, '*', 'vis_data',
-                                     'scalars.json')))[-1]
-    rows = [json.loads(line) for line in open(path)]
+    rows = mmstablekd.utils.logged_scalars(work_dir)
     return dict(mIoU=[r for r in rows if 'mIoU' in r][-1]['mIoU'],
                 iters=iters)
 

@@ -17,8 +17,6 @@ work dir:
         [--cfg-options KEY=VALUE ...]
 """
 import argparse
-import glob
-import json
 import os
 import os.path as osp
 import sys
@@ -67,9 +65,7 @@ def read_result(work_dir: str):
     ckpt = open(osp.join(work_dir, 'last_checkpoint')).read().strip()
     iters = torch.load(ckpt, map_location='cpu',
                        weights_only=True)['meta']['iter']
-    path = sorted(glob.glob(osp.join(work_dir, '*', 'vis_data',
-                                     'scalars.json')))[-1]
-    rows = [json.loads(line) for line in open(path)]
+    rows = mmstablekd.utils.logged_scalars(work_dir)
     # validation rows carry no loss; CocoMetric logs nothing for no box
     last = [r for r in rows if 'loss' not in r][-1]
     return (last.get('coco/bbox_mAP', 0.0), last.get('coco/bbox_mAP_50',

@@ -12,8 +12,6 @@ work dir:
     python tools/demo_digits.py [--work-dir work_dirs/demo] [--jobs 2]
 """
 import argparse
-import glob
-import json
 import os
 import os.path as osp
 import subprocess
@@ -56,9 +54,7 @@ def read_curve(work_dir: str):
     ckpt = open(osp.join(work_dir, 'last_checkpoint')).read().strip()
     meta = torch.load(ckpt, map_location='cpu', weights_only=True)['meta']
     iters_per_epoch = meta['iter'] / meta['epoch']
-    path = sorted(glob.glob(osp.join(work_dir, '*', 'vis_data',
-                                     'scalars.json')))[-1]
-    rows = [json.loads(line) for line in open(path)]
+    rows = mmstablekd.utils.logged_scalars(work_dir)
     curve = [(round(r['step'] * iters_per_epoch), r['accuracy/top1'])
              for r in rows if 'accuracy/top1' in r]
     return meta['iter'], curve

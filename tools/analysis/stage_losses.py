@@ -14,9 +14,6 @@ is left blank. Shows, e.g., whether the detection loss of the
 composed student rises or falls once the blocks are merged.
 """
 import argparse
-import glob
-import json
-import os.path as osp
 import statistics
 import sys
 from typing import Dict, List
@@ -25,15 +22,8 @@ from typing import Dict, List
 def training_log(run_dir: str) -> List[dict]:
     """The training entries (those with ``loss``) of ``run_dir``'s newest
     log."""
-    logs = sorted(glob.glob(osp.join(run_dir, '*', 'vis_data',
-                                     'scalars.json')))
-    if not logs:
-        raise FileNotFoundError(
-            f'{run_dir}: no <timestamp>/vis_data/scalars.json: give the work '
-            f'dir of a finished run (MMEngine writes it there).')
-    with open(logs[-1]) as f:
-        entries = [json.loads(line) for line in f if line.strip()]
-    return [e for e in entries if 'loss' in e]
+    from mmstablekd.utils import logged_scalars
+    return [e for e in logged_scalars(run_dir) if 'loss' in e]
 
 
 def by_stage(entries: List[dict]) -> Dict[str, List[dict]]:
