@@ -113,6 +113,40 @@ def test_merged_block_receives_the_students_own_feature(model):
     assert received['layer2'] is own['layer1']
 
 
+@pytest.mark.parametrize('share', [0.0, 0.25, 1.0])
+def test_own_input_mixes_the_students_feature_into_a_fed_block(
+        model, share):
+    model.set_groups([[0, 1], [2, 3]])
+    model.set_own_input(share)
+    inputs, samples = _batch(model)
+    seen = {}
+    model.student.backbone.layer3.register_forward_pre_hook(
+        lambda m, args: seen.__setitem__('received', args[0]))
+    model.student.backbone.layer2.register_forward_hook(
+        lambda m, a, out: seen.__setitem__('own', out))
+    model.teacher.backbone.layer2.register_forward_hook(
+        lambda m, a, out: seen.__setitem__('teacher', out))
+    losses = model.loss(inputs, samples)
+    teacher = model.alignments(1, seen['teacher'])
+    torch.testing.assert_close(
+        seen['received'], (1 - share) * teacher + share * seen['own'])
+    # the fed input is detached however much of it is the student's: the
+    # head group's losses still reach only its own blocks
+    assert _grad_blocks(model, losses['loss_kd']) == {2, 3}
+    # ... and block 1 still learns the teacher's feature, not its own
+    torch.testing.assert_close(
+        losses['loss_feat_b1'],
+        model.feat_loss(seen['own'], teacher.detach()))
+
+
+@pytest.mark.parametrize('share', [-0.1, 1.5, True, 'half', None])
+def test_own_input_outside_zero_one_is_refused(model, share):
+    with pytest.raises(ValueError, match=r'own_input must be a number in '
+                       r'\[0, 1\]'):
+        model.set_own_input(share)
+    assert model.own_input == 0.0
+
+
 def test_predict_and_tensor_modes_use_the_plain_student(model):
     model.set_groups([[0], [1], [2], [3]])
     model.eval()

@@ -86,10 +86,16 @@ def test_grouping_that_is_not_an_ordered_partition_is_refused():
       dict(begin=3, groups=[[0, 1, 2, 3]])], 'strictly increase'),
     ([dict(start=0, groups=[[0]])], 'non-empty list of dict(begin=...'),
     (dict(decomposed=dict(groups=[[0]])), 'dict(name=dict(begin=...'),
+    (dict(half=dict(begin=0, own_input=1.5)),
+     "stages[0]['own_input'] must be the student's share"),
+    (dict(half=dict(begin=0, own_input=[0, 1, 1])),
+     "stages[0]['own_input'] must be the student's share"),
+    (dict(half=dict(begin=0, own_input='ramp')),
+     "stages[0]['own_input'] must be the student's share"),
+    (dict(half=dict(begin=0, ownput=[0, 1])), 'own_input=...'),
 ])
 def test_malformed_stages_are_refused(stages, message):
-    with pytest.raises(ValueError, match=message.replace('(', r'\(')
-                       .replace('.', r'\.')):
+    with pytest.raises(ValueError, match=re.escape(message)):
         RecompositionHook(stages)
 
 

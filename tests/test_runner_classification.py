@@ -102,6 +102,42 @@ default_hooks = dict(checkpoint=dict(by_epoch=False, interval=4))
                                                 (6, E2E), (7, E2E)]
 
 
+class OwnInputLog(Hook):
+    """Records the model's ``own_input`` at every training iteration,
+    after RecompositionHook set it."""
+    priority = 'LOWEST'
+
+    def __init__(self):
+        self.seen = []
+
+    def before_train_iter(self, runner, batch_idx, data_batch=None):
+        self.seen.append(runner.model.own_input)
+
+
+@pytest.mark.parametrize('by_epoch, b1, b2, half', [
+    (False, 3, 6, [0.0, 0.5, 1.0]),  # 3 iterations
+    (True, 1, 2, [0.0, 0.2, 0.4, 0.6, 0.8, 1.0]),  # an epoch: 6 iterations
+])
+def test_a_stage_moves_fed_blocks_to_their_own_input(
+        cls_config, teacher_ckpt, by_epoch, b1, b2, half):
+    extra = SCHEDULE.format(by_epoch=by_epoch, b1=b1, b2=b2).replace(
+        'groups=[[0, 1], [2, 3]]',
+        'groups=[[0, 1], [2, 3]], own_input=[0, 1]')
+    cfg = cls_config(teacher_ckpt, extra=extra)
+    runner = Runner.from_cfg(cfg)
+    log = OwnInputLog()
+    runner.register_hook(log)
+    runner.train()
+    start = b1 * 6 if by_epoch else b1
+    end = b2 * 6 if by_epoch else b2
+    assert log.seen[:start] == [0.0] * start  # decomposed: the teacher's
+    assert log.seen[start:end] == pytest.approx(half)
+    assert set(log.seen[end:]) == {0.0}  # merged: nothing is fed
+    scalars = [json.loads(line) for line in open(glob.glob(osp.join(
+        cfg.work_dir, '*', 'vis_data', 'scalars.json'))[0])]
+    assert any('own_input' in row for row in scalars)
+
+
 class StateAtStart(Hook):
     """Keeps the model and optimizer state as training (re)starts."""
 

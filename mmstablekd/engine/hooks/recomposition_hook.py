@@ -10,7 +10,7 @@ from .alignment_fit_hook import fit_before_training
 from .distiller import distiller_of
 from mmstablekd.utils.config_checks import (LIST_TYPES, check_bool,
                                             check_list, fail, is_int,
-                                            is_nonempty_str)
+                                            is_nonempty_str, is_number)
 
 
 @HOOKS.register_module()
@@ -43,6 +43,15 @@ class RecompositionHook(Hook):
                 dict(begin=12, losses=['pkt']),
                 dict(begin=20, losses=['task', 'kd'])]
 
+    A stage may also move what its fed blocks receive from the teacher's
+    feature towards the student's own (detached) feature: ``own_input``,
+    the student's share, a number or ``[at the stage's begin, at its
+    end]``, linear in iterations in between (default 0, the teacher's
+    feature only). The detection base ``5blocks_30-30.py`` sets
+    ``half=dict(..., own_input=[0, 1])``: the half-merged groups move to
+    their own inputs before the blocks merge, so the composed student
+    they make is the one they were trained as.
+
     Without ``groups`` a stage trains end to end; without ``losses`` it
     trains every loss its grouping implies. Such a stage leaves parameters
     without gradients, as do trainable parts outside the student (learned
@@ -67,7 +76,8 @@ class RecompositionHook(Hook):
 
     Args:
         stages (dict | list[dict]): ``name -> dict(begin=..., groups=[[...],
-            ...], losses=[...])`` (``groups`` and ``losses`` optional), or a
+            ...], losses=[...], own_input=...)`` (all but ``begin``
+            optional), or a
             list of such dicts in the order they run; ``begin`` all integers,
             or all shares of training after the first, the first at 0.
             Default: the config's ``recomposition``, handed over by
@@ -87,12 +97,12 @@ class RecompositionHook(Hook):
                  by_epoch: bool = True,
                  clip_grad: Optional[dict] = dict(max_norm=10.0)) -> None:
         stages = stage_list(stages, 'RecompositionHook')
-        if not all(set(s) <= {'name', 'begin', 'groups', 'losses'}
-                   for s in stages):
+        if not all(set(s) <= {'name', 'begin', 'groups', 'losses',
+                              'own_input'} for s in stages):
             raise ValueError(
                 f'RecompositionHook stages hold dict(begin=..., '
-                f'groups=[[...], ...], losses=[...]) (groups and losses '
-                f'optional), got {stages!r}.')
+                f'groups=[[...], ...], losses=[...], own_input=...) (all but '
+                f'begin optional), got {stages!r}.')
         _check_stage_types(stages, by_epoch)
         begins = [s['begin'] for s in stages]
         check_begins(begins, 'RecompositionHook')
@@ -195,6 +205,10 @@ class RecompositionHook(Hook):
         index = self._apply(runner, runner.epoch if self.by_epoch else
                             runner.iter)
         runner.message_hub.update_scalar('train/recomposition_stage', index)
+        if any('own_input' in s for s in self.stages):
+            share = self._own_input(runner, index)
+            self._model(runner).set_own_input(share)
+            runner.message_hub.update_scalar('train/own_input', share)
 
     def after_train_iter(self,
                          runner,
@@ -223,6 +237,19 @@ class RecompositionHook(Hook):
                 f'{[list(g) for g in groups]}' +
                 (f', losses {list(losses)}' if losses else ''))
         return index
+
+    def _own_input(self, runner, index: int) -> float:
+        """Stage ``index``'s ``own_input`` at the runner's iteration: a
+        ramp reaches its end value on the stage's last iteration."""
+        value = self.stages[index].get('own_input', 0.0)
+        if is_number(value):
+            return float(value)
+        per = len(runner.train_dataloader) if self.by_epoch else 1
+        start = self.begins[index] * per
+        end = (self.begins[index + 1] * per
+               if index + 1 < len(self.begins) else runner.max_iters)
+        done = min((runner.iter - start) / max(end - start - 1, 1), 1.0)
+        return value[0] + (value[1] - value[0]) * done
 
     def _stage(self, model, index: int):
         """The validated ``(groups, losses)`` of stage ``index``."""
@@ -256,11 +283,22 @@ def _check_stage_types(stages: List[dict], by_epoch) -> None:
                            is_int(b) for b in g),
                        'a list of block indices (ints)',
                        example=[[0], [1], [2], [3]])
+        if 'own_input' in stage and not _is_own_input(stage['own_input']):
+            fail(f"{key}['own_input']", "the student's share of a fed "
+                 "block's input: a number in [0, 1], or [at the stage's "
+                 'begin, at its end], e.g. [0, 1]', stage['own_input'])
         if 'losses' in stage:
             check_list(f"{key}['losses']", stage['losses'],
                        'a list of loss names', is_nonempty_str,
                        "a loss name (a string, e.g. 'feat_b0')",
                        example=['feat_b0', 'kd'])
+
+
+def _is_own_input(value) -> bool:
+    """A share in ``[0, 1]`` or a pair of them."""
+    values = list(value) if isinstance(value, LIST_TYPES) and len(
+        value) == 2 else [value]
+    return all(is_number(v) and 0 <= v <= 1 for v in values)
 
 
 def _named(stage: dict) -> str:

@@ -8,6 +8,7 @@ from mmengine.registry import DefaultScope
 from torch import nn
 
 from mmstablekd.registry import MODELS
+from mmstablekd.utils.config_checks import is_number
 from ..alignments import BoundaryAlignments
 from ..alignments.boundary_alignments import feature_rows, subsample_rows
 from ..blocks import OutputRecorder, TeacherFeeding
@@ -38,7 +39,9 @@ class StableKD(BaseModel):
     trained to reproduce the teacher's feature at its end (``feat_loss``).
     Where widths differ, both are the teacher's feature through the
     boundary's ``alignment``: the one tensor a block learns to output is the
-    one the next block is fed.
+    one the next block is fed. A schedule may move what a group is fed
+    from the teacher's feature towards the student's own (detached) one
+    (:meth:`set_own_input`; ``own_input`` of a recomposition stage).
     The last group ends at the model output: the student's own losses plus
     the ``output_losses`` (e.g. KD on logits). All groups train in the same
     iteration from one teacher and one student forward pass. With a single
@@ -243,6 +246,26 @@ class StableKD(BaseModel):
     def set_groups(self, groups: Sequence[Sequence[int]]) -> None:
         """Train with ``groups`` from the next forward pass on."""
         self.grouping.set_groups(groups)
+
+    @property
+    def own_input(self) -> float:
+        """The share of a fed block's input that is the student's own
+        (detached) feature; the rest is the teacher's. 0 by default."""
+        return self.feeding.own_share
+
+    def set_own_input(self, share: float) -> None:
+        """Feed blocks ``(1 - share) * teacher + share * own`` from the
+        next forward pass on (see :class:`TeacherFeeding`).
+
+        Raises:
+            ValueError: ``share`` is not a number in ``[0, 1]``.
+        """
+        if not (is_number(share) and 0 <= share <= 1):
+            raise ValueError(
+                f'StableKD own_input must be a number in [0, 1] (0: fed '
+                f"blocks get the teacher's feature, 1: the student's own), "
+                f'got {share!r}.')
+        self.feeding.own_share = float(share)
 
     @property
     def loss_names(self) -> List[str]:

@@ -23,6 +23,11 @@ class TeacherFeeding:
     optimised on its own. Consumers in the same group as the boundary keep
     the student's own feature. Outside :meth:`feeding` the hooks do nothing.
 
+    With :attr:`own_share` ``s`` above 0, a fed consumer receives
+    ``(1 - s) * feed(j) + s * own`` instead, ``own`` being the student's
+    own (detached) boundary-``j`` feature: at 1 it is fed its real input,
+    still cut from the gradient of the group before it.
+
     Args:
         student (nn.Module): the student network.
         plan (BlockPlan): the student's block plan.
@@ -30,6 +35,7 @@ class TeacherFeeding:
 
     def __init__(self, student: nn.Module, plan: BlockPlan) -> None:
         self.plan = plan
+        self.own_share = 0.0
         self._swaps = None
         for name, consumer in plan.consumers.items():
             module = get_module(student, name, 'student')
@@ -51,7 +57,12 @@ class TeacherFeeding:
 
             def swap(tensor):
                 j = swapped.get(id(tensor))
-                return tensor if j is None else self._feed(j)
+                if j is None:
+                    return tensor
+                if not self.own_share:
+                    return self._feed(j)
+                return torch.lerp(self._feed(j), tensor.detach(),
+                                  self.own_share)
 
             return map_tensors(args, swap), map_tensors(kwargs, swap)
 
