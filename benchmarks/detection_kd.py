@@ -22,18 +22,20 @@ path (the student's FPN levels through the teacher's frozen head,
 ``DenseHeadKDLoss``), both of these together (CrossKD's strongest
 published recipe), and StableKD as shipped (the KD config plus the 5-block
 recomposition of ``configs/_base_/recomposition/5blocks_30-30.py``:
-decomposed, half-merged, end-to-end for 30% / 30% / 40% of the
-iterations), with PKD (its loss at the backbone boundaries and on the
-FPN), with the CrossKD-style path, or with both (the twins of those
+decomposed, half-merged, end-to-end for 30% / 30% / 40% of the iterations,
+the half-merged groups' fed inputs moving from the teacher's features to
+the student's own), with PKD (its loss at the backbone boundaries and on
+the FPN), with the CrossKD-style path, or with both (the twins of those
 baselines plus the recomposition), and the last with the relative feature
 loss at the boundaries weighted 10 (the model's default: 30) as the
 classification configs weight it, or kept at the boundaries inside merged
 groups (``keep_internal_losses=True``), or with other stage shares: the
 earlier default (20% / 20% counted in epochs, which at 4 epochs begin at
-epochs 1 and 2), 10% / 10% and 40% / 30% of the iterations.
-Every distilled student starts its head from the teacher's
-(``inherit=['bbox_head']`` in the KD configs) and clips its gradient
-norm at 10; the ``-noinherit`` variants initialise the
+epochs 1 and 2), 10% / 10% and 40% / 30% of the iterations, or with the
+half-merged groups fed the teacher's features throughout (``-teacherfed``,
+the default before ``own_input``). Every distilled student starts its head
+from the teacher's (``inherit=['bbox_head']`` in the KD configs) and clips
+its gradient norm at 10; the ``-noinherit`` variants initialise the
 head the student's own way. Generated data: 256 training and 64
 validation images of 128 x 128 pixels (the demo's).
 
@@ -113,6 +115,10 @@ METHODS = {  # name -> (table row, config prefix, what the run sets on it);
         'StableKD with the CrossKD-style path and PKD, decomposed 40% and '
         'half-merged 30% of the iterations', 'stablekd-crosskd-pkd',
         stage_shares(0.4, 0.7)),
+    'stablekd-crosskd-pkd-teacherfed': (
+        'StableKD with the CrossKD-style path and PKD, half-merged groups '
+        "fed the teacher's features throughout (own_input 0)",
+        'stablekd-crosskd-pkd', ['recomposition.half.own_input=0']),
     'stablekd-crosskd-pkd-noinherit': (
         "StableKD with the CrossKD-style path and PKD, the student's own "
         'head initialisation', 'stablekd-crosskd-pkd', NO_INHERIT),

@@ -122,6 +122,9 @@ VARIANTS = {
     'noclip-rel10': dict(NOCLIP, **_relative(10.0)),
     # ... the gradients' norm clipped at 5 (not 10)
     'clip5': {'optim_wrapper.clip_grad': dict(max_norm=5.0)},
+    # ... the half-merged groups' fed input moves from the teacher's
+    # feature to the student's own (detached) over the stage
+    'own': {'recomposition.half.own_input': [0.0, 1.0]},
     # ... every boundary's feature loss kept while half-merged
     'keep': {'model.keep_internal_losses': True},
     # ... decomposed 10%, half-merged 10% (end to end from 20%)

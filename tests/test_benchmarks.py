@@ -17,6 +17,7 @@ from mmengine.optim import OptimWrapper
 from conftest import ROOT, build_model
 from mmstablekd.engine.hooks import RecompositionHook
 from mmstablekd.engine.optimizers import cap_grad_norm
+from mmstablekd.utils import logged_scalars
 
 sys.path.insert(0, osp.join(ROOT, 'benchmarks'))
 import detection_kd  # noqa: E402
@@ -360,6 +361,11 @@ def test_detection_kd_reports_its_methods(tmp_path):
         assert cfg.optim_wrapper.clip_grad.max_norm == 10.0, method
         assert cfg.model.inherit == ['bbox_head'], method
     assert 'gradient norm clipped' not in log
+    # the shipped base moves the half-merged groups to their own inputs:
+    # the share is logged (one half-merged iteration: the ramp's start)
+    shares = [row['own_input'] for row in logged_scalars(
+        str(runs / 'stablekd-crosskd-pkd' / 'seed0')) if 'own_input' in row]
+    assert shares and all(0 <= s <= 1 for s in shares)
     # the margin over the best baseline run, which it names
     margin, = table_rows(report,
                          '**StableKD (default) - the best KD baseline**')
@@ -407,6 +413,10 @@ def test_detection_kd_variants_set_what_their_names_say():
                   'longer': (0.4, 0.7)}.get(variant, (0.3, 0.6))
         assert (cfg.recomposition.half.begin,
                 cfg.recomposition.merged.begin) == begins, method
+        # the half-merged groups move to their own inputs (the shipped
+        # base), except in the -teacherfed variant
+        assert cfg.recomposition.half.own_input == (
+            0 if variant == 'teacherfed' else [0.0, 1.0]), method
 
 
 def _detection_results():
