@@ -107,6 +107,8 @@ class RecompositionHook(Hook):
         begins = [s['begin'] for s in stages]
         check_begins(begins, 'RecompositionHook')
         self.stages = stages
+        # whether any stage sets own_input (else the model's is never set)
+        self._sets_own_input = any('own_input' in s for s in stages)
         self.begins = begins  # shares become whole numbers in before_train
         self.by_epoch = by_epoch
         self.clip_grad = check_grad_norm_cap('RecompositionHook clip_grad',
@@ -159,7 +161,7 @@ class RecompositionHook(Hook):
         start elsewhere than this hook's, e.g. one counting epochs and the
         other iterations."""
         per_epoch = len(runner.train_dataloader)
-        ours = [b * per_epoch if self.by_epoch else b for b in self.begins]
+        ours = self._begin_iters(runner)
         schedulers = runner.param_schedulers or []
         if isinstance(schedulers, dict):  # one list per optimizer
             schedulers = [s for group in schedulers.values() for s in group]
@@ -205,7 +207,7 @@ class RecompositionHook(Hook):
         index = self._apply(runner, runner.epoch if self.by_epoch else
                             runner.iter)
         runner.message_hub.update_scalar('train/recomposition_stage', index)
-        if any('own_input' in s for s in self.stages):
+        if self._sets_own_input:
             share = self._own_input(runner, index)
             self._model(runner).set_own_input(share)
             runner.message_hub.update_scalar('train/own_input', share)
@@ -244,12 +246,15 @@ class RecompositionHook(Hook):
         value = self.stages[index].get('own_input', 0.0)
         if is_number(value):
             return float(value)
-        per = len(runner.train_dataloader) if self.by_epoch else 1
-        start = self.begins[index] * per
-        end = (self.begins[index + 1] * per
-               if index + 1 < len(self.begins) else runner.max_iters)
+        start, end = (self._begin_iters(runner) +
+                      [runner.max_iters])[index:index + 2]
         done = min((runner.iter - start) / max(end - start - 1, 1), 1.0)
         return value[0] + (value[1] - value[0]) * done
+
+    def _begin_iters(self, runner) -> List[int]:
+        """The iteration each stage begins at."""
+        per = len(runner.train_dataloader) if self.by_epoch else 1
+        return [b * per for b in self.begins]
 
     def _stage(self, model, index: int):
         """The validated ``(groups, losses)`` of stage ``index``."""
