@@ -8,9 +8,11 @@ baselines, for two families.
         stablekd-crosskd stablekd-crosskd-pkd stablekd-crosskd-pkd-w10 \
         stablekd-crosskd-pkd-keep stablekd-crosskd-pkd-epochs \
         stablekd-crosskd-pkd-short stablekd-crosskd-pkd-longer \
+        stablekd-crosskd-pkd-teacherfed stablekd-crosskd-pkd-pkdb \
         stablekd-crosskd-pkd-noinherit] \
         [--budgets 4 12] [--seeds 0 1 2] [--jobs 1] \
-        [--images 256 64] [--teacher-epochs N] [--cfg-options KEY=VALUE ...]
+        [--images 256 64] [--teacher-epochs N] [--cfg-options KEY=VALUE ...] \
+        [--tag NAME --student-width 16 --student-options KEY=VALUE ...]
 
 Per family (RetinaNet, FCOS: R-18 at width 32 -> 16, the teacher's FPN and
 head widths), a teacher is trained once (its demo config: 24 epochs); then,
@@ -33,11 +35,18 @@ groups (``keep_internal_losses=True``), or with other stage shares: the
 earlier default (20% / 20% counted in epochs, which at 4 epochs begin at
 epochs 1 and 2), 10% / 10% and 40% / 30% of the iterations, or with the
 half-merged groups fed the teacher's features throughout (``-teacherfed``,
-the default before ``own_input``). Every distilled student starts its head
-from the teacher's (``inherit=['bbox_head']`` in the KD configs) and clips
-its gradient norm at 10; the ``-noinherit`` variants initialise the
-head the student's own way. Generated data: 256 training and 64
+the default before ``own_input``), or with PKD's standardised loss at the
+backbone boundaries instead of the relative MSE (``-pkdb``, weight 30).
+Every distilled student starts its head from the teacher's
+(``inherit=['bbox_head']`` in the KD configs) and clips its gradient norm
+at 10; the ``-noinherit`` variants initialise the head the student's own
+way. Generated data: 256 training and 64
 validation images of 128 x 128 pixels (the demo's).
+
+``--student-width`` and ``--student-options`` change the students only
+(their backbone's base width, e.g. 8 for a ratio of 1/4; any other
+``--cfg-options`` of theirs, e.g. the learning rate or a share of the
+data), so the teachers are reused; such runs go to ``<budget>ep-<tag>``.
 
 Finished runs are kept in the work dir (``result.json``) and not run again
 while their config and options are unchanged. With three budgets or more,
@@ -68,6 +77,8 @@ FAMILIES = {  # name -> (teacher config, the configs' model suffix)
 # the StableKD config whose margin over the KD baselines the report gives:
 # the twin of CrossKD-style + PKD (the strongest baseline) + recomposition
 DEFAULT = 'stablekd-crosskd-pkd'
+# the demo students' backbone base width (the teachers': 32)
+STUDENT_WIDTH = 16
 # the student's head initialised its own way, not from the teacher's
 NO_INHERIT = ['model.inherit=[]']
 
@@ -119,6 +130,10 @@ METHODS = {  # name -> (table row, config prefix, what the run sets on it);
         'StableKD with the CrossKD-style path and PKD, half-merged groups '
         "fed the teacher's features throughout (own_input 0)",
         'stablekd-crosskd-pkd', ['recomposition.half.own_input=0']),
+    'stablekd-crosskd-pkd-pkdb': (
+        'StableKD with the CrossKD-style path and PKD, PKD\'s loss at the '
+        'backbone boundaries too (weight 30)', 'stablekd-crosskd-pkd',
+        ['model.feat_loss.type=PKDLoss', 'model.feat_loss.loss_weight=30.0']),
     'stablekd-crosskd-pkd-noinherit': (
         "StableKD with the CrossKD-style path and PKD, the student's own "
         'head initialisation', 'stablekd-crosskd-pkd', NO_INHERIT),
@@ -156,9 +171,23 @@ def run(config: str, work_dir: str, options: list, train=True):
                       options, measure, train)
 
 
-def plan(families, methods, budgets, seeds, teachers: dict) -> list:
+def width_options(method: str, width: int) -> list:
+    """Options that build ``method``'s student with a ResNet-18 of base
+    width ``width`` (the demo configs': 16, which sets nothing); the FPN and
+    head keep their widths."""
+    if width == STUDENT_WIDTH:
+        return []
+    model = 'model.' if METHODS[method][1] is None else 'model.student.'
+    levels = ','.join(str(width * 2**i) for i in range(4))
+    return [f'{model}backbone.base_channels={width}',
+            f'{model}neck.in_channels=[{levels}]']
+
+
+def plan(families, methods, budgets, seeds, teachers: dict,
+         width: int = STUDENT_WIDTH, extra: tuple = ()) -> list:
     """Every student run: ``((family, method, budget, seed), config,
-    options)``."""
+    options)``; the students of base width ``width``, ``extra`` options
+    appended to each."""
     runs = []
     for family in families:
         for budget in budgets:
@@ -166,10 +195,12 @@ def plan(families, methods, budgets, seeds, teachers: dict) -> list:
                 for method in methods:
                     ckpt = None if method == 'alone' else \
                         teachers[family]['ckpt']
+                    variant = METHODS[method][2] + width_options(
+                        method, width) + list(extra)
                     runs.append(((family, method, budget, seed),
                                  config_of(family, method),
                                  student_options(seed, budget, ckpt,
-                                                 METHODS[method][2])))
+                                                 variant)))
     return runs
 
 
@@ -264,6 +295,17 @@ def budget_plot(results: dict, teachers: dict, families, methods,
     plt.close(fig)
 
 
+def students_line(width: int, extra: list) -> str:
+    """What this report's students change from the demo configs' (an empty
+    line when nothing)."""
+    if width == STUDENT_WIDTH and not extra:
+        return ''
+    options = ', '.join(f'`{o}`' for o in extra) or 'none'
+    return (f"\n**This report's students** differ from the demo configs': "
+            f'backbone base width {width} (the teachers\' 32), options '
+            f'{options}.\n')
+
+
 def runs_table(results: dict) -> str:
     lines = ['| family | method | epochs | seed | bbox mAP | mAP@0.5 | '
              'iterations | wall (s) |', '|---|---|---:|---:|---:|---:|---:|'
@@ -283,7 +325,21 @@ def main():
     parser.add_argument('--budgets', type=int, nargs='+', default=[4, 12],
                         help="the students' training epochs")
     add_budget_options(parser)
+    parser.add_argument('--student-width', type=int, default=STUDENT_WIDTH,
+                        help="the students' backbone base width (the "
+                        "teachers': 32)")
+    parser.add_argument('--student-options', nargs='+', default=[],
+                        metavar='KEY=VALUE',
+                        help="appended to the students' options only")
+    parser.add_argument('--tag', help='required with --student-width or '
+                        "--student-options: the students' runs go to "
+                        '<budget>ep-<tag>, apart from the default ones')
     args = parser.parse_args()
+    varied = args.student_width != STUDENT_WIDTH or args.student_options
+    if varied and not args.tag:
+        parser.error('--student-width / --student-options change the '
+                     "students: give them a --tag (e.g. --tag lr1e-3) so "
+                     "that their runs do not replace the default ones")
     os.environ.setdefault('OMP_NUM_THREADS', '1')
     start = time.time()
     data_root = osp.join(args.work_dir, 'shapes')
@@ -297,9 +353,10 @@ def main():
         lambda family, config, options: run(
             config, osp.join(args.work_dir, family, 'teacher'), options))
     runs = plan(args.families, args.methods, args.budgets, args.seeds,
-                teachers)
+                teachers, args.student_width, args.student_options)
+    tag = f'-{args.tag}' if args.tag else ''
     results = run_parallel(runs, args.jobs, lambda key, config, options: run(
-        config, osp.join(args.work_dir, key[0], f'{key[2]}ep', key[1],
+        config, osp.join(args.work_dir, key[0], f'{key[2]}ep{tag}', key[1],
                          f'seed{key[3]}'), options + common,
         not args.report_only))
     table = comparison_table(results, args.families, args.methods,
@@ -322,7 +379,7 @@ def main():
  "their cells hold fewer seeds (the count is shown)." if missing else ""}
 
 **Set-up.** {__doc__.split(chr(10) + chr(10))[2]}
-
+{students_line(args.student_width, args.student_options)}
 Teachers (bbox mAP on the validation images):
 
 | family | config | bbox mAP | iterations |

@@ -387,6 +387,42 @@ def test_detection_kd_reports_its_methods(tmp_path):
         assert all(float(v.strip('| ')) > 0 for r in rows for v in r[2:])
 
 
+def test_detection_kd_student_width_builds_narrower_students():
+    # --student-width 8: every method's student a ResNet-18 at base width
+    # 8 (ratio 1/4 to the teacher's 32) with the FPN and head kept, and
+    # StableKD aligning the teacher's boundaries to it
+    teachers = {'fcos': dict(ckpt='teacher.pth')}
+    for method in ('alone', 'stablekd-crosskd-pkd'):
+        (key, config, options), = detection_kd.plan(
+            ['fcos'], [method], [4], [0], teachers, width=8,
+            extra=['optim_wrapper.optimizer.lr=0.001'])
+        assert options[-1] == 'optim_wrapper.optimizer.lr=0.001'
+        cfg = Config.fromfile(osp.join(DEMO, config))
+        cfg.merge_from_dict({k: DictAction._parse_iterable(v) for k, v in
+                             (o.split('=', 1) for o in options)})
+        if method == 'alone':
+            student = build_model(cfg)
+        else:
+            cfg.model.teacher_ckpt = None
+            model = build_model(cfg)
+            student = model.student
+            assert sorted(model.alignments.by_boundary) == ['0', '1', '2', '3']
+        widths = [layer[-1].conv2.out_channels for layer in (
+            student.backbone.layer1, student.backbone.layer2,
+            student.backbone.layer3, student.backbone.layer4)]
+        assert widths == [8, 16, 32, 64], method
+        assert student.neck.out_channels == 64, method
+        feats = student.extract_feat(torch.rand(1, 3, 64, 64))
+        assert [f.shape[1] for f in feats] == [64] * len(feats), method
+    # the default width sets nothing: the default runs' digests are kept
+    assert detection_kd.width_options('pkd', 16) == []
+    # varied students without a tag are refused before anything runs
+    out = subprocess.run(
+        [sys.executable, osp.join(ROOT, 'benchmarks', 'detection_kd.py'),
+         '--student-width', '8'], capture_output=True, text=True)
+    assert out.returncode == 2 and '--tag' in out.stderr
+
+
 def test_detection_kd_variants_set_what_their_names_say():
     for method, (_, prefix, options) in detection_kd.METHODS.items():
         if prefix is None:
@@ -417,6 +453,12 @@ def test_detection_kd_variants_set_what_their_names_say():
         # base), except in the -teacherfed variant
         assert cfg.recomposition.half.own_input == (
             0 if variant == 'teacherfed' else [0.0, 1.0]), method
+        # -pkdb takes PKD's loss at the boundaries, the others (but the
+        # PKD twin's) the relative MSE
+        boundary_loss = cfg.model.get('feat_loss', {}).get(
+            'type', 'FeatureMSELoss')
+        assert (boundary_loss == 'PKDLoss') == (
+            variant == 'pkdb' or method == 'stablekd-pkd'), method
 
 
 def _detection_results():
