@@ -127,6 +127,14 @@ VARIANTS = {
     'own': {'recomposition.half.own_input': [0.0, 1.0]},
     # ... every boundary's feature loss kept while half-merged
     'keep': {'model.keep_internal_losses': True},
+    # ... PKD's standardised loss at the boundaries (1 - Pearson r per
+    # channel: the student's own per-channel mean and scale left free),
+    # weight 10, with the half-merged groups fed teacher / own inputs
+    'pkdb': {'model.feat_loss': dict(_delete_=True, type='PKDLoss',
+                                     loss_weight=10.0)},
+    'pkdb-own': {'model.feat_loss': dict(_delete_=True, type='PKDLoss',
+                                         loss_weight=10.0),
+                 'recomposition.half.own_input': [0.0, 1.0]},
     # ... decomposed 10%, half-merged 10% (end to end from 20%)
     'short': {'recomposition.half.begin': 0.1,
               'recomposition.merged.begin': 0.2},
