@@ -171,6 +171,12 @@ def run(config: str, work_dir: str, options: list, train=True):
                       options, measure, train)
 
 
+def varies_students(width: int, extra) -> bool:
+    """Whether students of base width ``width`` with ``extra`` options
+    differ from the demo configs' students."""
+    return width != STUDENT_WIDTH or bool(extra)
+
+
 def width_options(method: str, width: int) -> list:
     """Options that build ``method``'s student with a ResNet-18 of base
     width ``width`` (the demo configs': 16, which sets nothing); the FPN and
@@ -298,7 +304,7 @@ def budget_plot(results: dict, teachers: dict, families, methods,
 def students_line(width: int, extra: list) -> str:
     """What this report's students change from the demo configs' (an empty
     line when nothing)."""
-    if width == STUDENT_WIDTH and not extra:
+    if not varies_students(width, extra):
         return ''
     options = ', '.join(f'`{o}`' for o in extra) or 'none'
     return (f"\n**This report's students** differ from the demo configs': "
@@ -335,8 +341,8 @@ def main():
                         "--student-options: the students' runs go to "
                         '<budget>ep-<tag>, apart from the default ones')
     args = parser.parse_args()
-    varied = args.student_width != STUDENT_WIDTH or args.student_options
-    if varied and not args.tag:
+    if varies_students(args.student_width, args.student_options) and \
+            not args.tag:
         parser.error('--student-width / --student-options change the '
                      "students: give them a --tag (e.g. --tag lr1e-3) so "
                      "that their runs do not replace the default ones")

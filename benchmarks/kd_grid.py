@@ -100,6 +100,14 @@ MSE = {'model.feat_loss': dict(_delete_=True, type='FeatureMSELoss'),
 NOCLIP = {'custom_hooks.0.clip_grad': None}
 
 
+# the half-merged groups' fed input moves from the teacher's feature to the
+# student's own over the stage
+OWN_INPUT = {'recomposition.half.own_input': [0.0, 1.0]}
+# PKD's standardised loss at the boundaries, weight 10
+PKD_BOUNDARIES = {'model.feat_loss': dict(_delete_=True, type='PKDLoss',
+                                          loss_weight=10.0)}
+
+
 def _relative(weight: float) -> dict:
     return {'model.feat_loss': dict(type='FeatureMSELoss', relative=True,
                                     loss_weight=weight)}
@@ -124,17 +132,14 @@ VARIANTS = {
     'clip5': {'optim_wrapper.clip_grad': dict(max_norm=5.0)},
     # ... the half-merged groups' fed input moves from the teacher's
     # feature to the student's own (detached) over the stage
-    'own': {'recomposition.half.own_input': [0.0, 1.0]},
+    'own': OWN_INPUT,
     # ... every boundary's feature loss kept while half-merged
     'keep': {'model.keep_internal_losses': True},
     # ... PKD's standardised loss at the boundaries (1 - Pearson r per
     # channel: the student's own per-channel mean and scale left free),
     # weight 10, with the half-merged groups fed teacher / own inputs
-    'pkdb': {'model.feat_loss': dict(_delete_=True, type='PKDLoss',
-                                     loss_weight=10.0)},
-    'pkdb-own': {'model.feat_loss': dict(_delete_=True, type='PKDLoss',
-                                         loss_weight=10.0),
-                 'recomposition.half.own_input': [0.0, 1.0]},
+    'pkdb': PKD_BOUNDARIES,
+    'pkdb-own': dict(PKD_BOUNDARIES, **OWN_INPUT),
     # ... decomposed 10%, half-merged 10% (end to end from 20%)
     'short': {'recomposition.half.begin': 0.1,
               'recomposition.merged.begin': 0.2},
