@@ -225,26 +225,46 @@ def cell_runs(results: dict, family: str, method: str,
             if (f, m, b) == (family, method, budget)]
 
 
-def margin_over_baselines(results: dict, family: str, budget: int,
-                          methods) -> str:
-    """StableKD's default mean bbox mAP minus the best KD baseline's (the
-    distilled methods among ``methods`` that are not StableKD), naming it;
-    empty when either is missing."""
-    means = {m: statistics.mean(r['mAP'] for r in runs) for m in methods
-             if (runs := cell_runs(results, family, m, budget))}
+def cell_means(results: dict, family: str, budget: int, methods) -> dict:
+    """Method -> mean bbox mAP over its seeds, of the methods that ran."""
+    return {m: statistics.mean(r['mAP'] for r in runs) for m in methods
+            if (runs := cell_runs(results, family, m, budget))}
+
+
+def best_baseline(means: dict):
+    """``(mean, method)`` of the best KD baseline among ``means`` (the
+    distilled methods that are not StableKD), or None."""
     baselines = [(mean, m) for m, mean in means.items()
                  if METHODS[m][1] is not None
                  and not METHODS[m][1].startswith('stablekd')]
-    if DEFAULT not in means or not baselines:
+    return max(baselines) if baselines else None
+
+
+def margin_over_baselines(results: dict, family: str, budget: int,
+                          methods) -> str:
+    """StableKD's default mean bbox mAP minus the best KD baseline's,
+    naming it; empty when either is missing."""
+    means = cell_means(results, family, budget, methods)
+    best = best_baseline(means)
+    if DEFAULT not in means or best is None:
         return ''
-    best, name = max(baselines)
-    return f'{means[DEFAULT] - best:+.3f} ({METHODS[name][0]})'
+    return f'{means[DEFAULT] - best[0]:+.3f} ({METHODS[best[1]][0]})'
 
 
-def comparison_table(results: dict, families, methods, budgets,
-                     seeds: int) -> str:
-    """Rows: methods; columns: (family, budget); cells: mean ± std; a last
-    row with StableKD's default margin over the best KD baseline."""
+def teacher_room(results: dict, teachers: dict, family: str, budget: int,
+                 methods) -> str:
+    """The teacher's bbox mAP minus the best KD baseline's mean: the room
+    left above the baseline without passing the teacher."""
+    best = best_baseline(cell_means(results, family, budget, methods))
+    return '' if best is None else \
+        f'{teachers[family]["mAP"] - best[0]:+.3f}'
+
+
+def comparison_table(results: dict, teachers: dict, families, methods,
+                     budgets, seeds: int) -> str:
+    """Rows: methods; columns: (family, budget); cells: mean ± std; last
+    rows: StableKD's default margin over the best KD baseline, and the
+    teacher's over that baseline."""
     columns = [(f, b) for f in families for b in budgets]
     lines = ['| method | ' + ' | '.join(
         f'{f}, {b} epochs' for f, b in columns) + ' |',
@@ -261,6 +281,11 @@ def comparison_table(results: dict, families, methods, budgets,
     if any(margins):
         lines.append('| **StableKD (default) - the best KD baseline** | '
                      + ' | '.join(margins) + ' |')
+    rooms = [teacher_room(results, teachers, f, b, methods)
+             for f, b in columns]
+    if any(rooms):
+        lines.append('| the teacher - the best KD baseline | '
+                     + ' | '.join(rooms) + ' |')
     return '\n'.join(lines)
 
 
@@ -365,8 +390,8 @@ def main():
         config, osp.join(args.work_dir, key[0], f'{key[2]}ep{tag}', key[1],
                          f'seed{key[3]}'), options + common,
         not args.report_only))
-    table = comparison_table(results, args.families, args.methods,
-                             args.budgets, len(args.seeds))
+    table = comparison_table(results, teachers, args.families,
+                             args.methods, args.budgets, len(args.seeds))
     teacher_lines = '\n'.join(
         f'| {f} | {FAMILIES[f][0]} | {t["mAP"]:.3f} | {t["iters"]} |'
         for f, t in teachers.items())

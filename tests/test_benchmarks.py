@@ -261,6 +261,17 @@ def test_kd_grid_reports_every_method_and_the_composition(tmp_path):
                - result['top1']) < 1e-6
     kd = json.load(open(tmp_path / 'grid' / cell / 'KD' / 'seed0' /
                         'result.json'))
+    teacher = json.load(open(
+        tmp_path / 'grid' / 'clutter1_noise8_t1ep_teacher_r34_w8_s16' /
+        'teacher' / 'seed0' / 'result.json'))
+    # the room above KD (one cell, one seed): to 100% and to the teacher;
+    # StableKD's top-1 against its teacher's
+    to_100, to_teacher = (float(c.split(' (')[0]) for c in
+                          table_rows(report, '(room above KD)')[0][3:5])
+    assert abs(to_100 - (100. - kd['top1'])) < 0.01
+    assert abs(to_teacher - (teacher['top1'] - kd['top1'])) < 0.01
+    over_teacher = float(table_rows(report, 'StableKD mse')[0][4])
+    assert abs(over_teacher - (result['top1'] - teacher['top1'])) < 0.01
     # the paired comparison: the images where the two differ, counted
     variant, seeds, wins, losses, diff, p, fits, teacher_wrong, wrong = \
         table_rows(report, cell)[1]
@@ -278,9 +289,7 @@ def test_kd_grid_reports_every_method_and_the_composition(tmp_path):
         logged = [v for v in logged if v is not None]
         assert min(logged) - 1e-3 <= fit <= max(logged) + 1e-3
     # each run's test errors, and of them those its teacher makes too
-    teacher = json.load(open(
-        tmp_path / 'grid' / 'clutter1_noise8_t1ep_teacher_r34_w8_s16' /
-        'teacher' / 'seed0' / 'result.json'))['correct']
+    teacher = teacher['correct']
     assert int(teacher_wrong) == teacher.count('0')
     for counted, run in zip(wrong.split(' / '), (kd, result)):
         mistakes = [i for i, c in enumerate(run['correct']) if c == '0']
@@ -383,6 +392,11 @@ def test_detection_kd_reports_its_methods(tmp_path):
     margin, = table_rows(report,
                          '**StableKD (default) - the best KD baseline**')
     assert margin[0].endswith('(CrossKD-style)')
+    # ... and the teacher's bbox mAP over that baseline's
+    teacher = json.load(open(tmp_path / 'runs' / 'fcos' / 'teacher' /
+                             'result.json'))
+    room, = table_rows(report, 'the teacher - the best KD baseline')
+    assert abs(float(room[0]) - (teacher['mAP'] - result['mAP'])) < 1e-3
     # the stage-losses tool reads these runs' logs: StableKD's 5 iterations
     # in its three stages (30% / 60% of 5: iterations 2 and 3, logged
     # 1-based), the baseline's as one
