@@ -153,8 +153,8 @@ def report(results: dict, teacher_top1: float) -> str:
         lines.append(f'| {name} | ' + ' | '.join(
             f'{results[(name, b)]["top1"]:.2f}' for b in BUDGETS) + ' |')
     return '\n'.join(lines + [
-        '', f'The {RUNS[0][0]}, {TEACHER_EPOCHS} epochs on all the '
-        f'training data): {teacher_top1:.2f}% top-1. One run each (seed 0): '
+        '', f'The {RUNS[0][0]}, trained {TEACHER_EPOCHS} epochs on all the '
+        f'training data: {teacher_top1:.2f}% top-1. One run each (seed 0): '
         'a single run is one draw, see docs/kd_grid.md for seeds.'])
 
 
