@@ -520,20 +520,21 @@ def summarise(cells_: list, results: dict, variants,
             row.append(f'{margin:+.2f}')
         lines.append('| ' + ' | '.join(row) + ' |')
     verdicts = []
+    teacher_over_kd = statistics.mean(t for _, t in room) if room \
+        else math.nan
     for m, values in margins.items():
         if not values:
             continue
         worst = min(v for v, _ in values)
         over_kd = statistics.mean(d for _, d in values)
         held = sum(v >= -0.5 for v, _ in values)
-        to_teacher = over_kd - statistics.mean(t for _, t in room)
         verdicts.append(
             f'| {m} | {len(values)} | {held} | {worst:+.2f} | '
-            f'{over_kd:+.2f} | {to_teacher:+.2f} |')
+            f'{over_kd:+.2f} | {over_kd - teacher_over_kd:+.2f} |')
     if room:
-        to_100, to_teacher = map(statistics.mean, zip(*room))
+        to_100 = statistics.mean(h for h, _ in room)
         verdicts.append(f'| (room above KD) | {len(room)} | | | '
-                        f'{to_100:+.2f} (to 100%) | {to_teacher:+.2f} '
+                        f'{to_100:+.2f} (to 100%) | {teacher_over_kd:+.2f} '
                         '(the teacher over KD) |')
     verdict = '\n'.join([
         '| method | cells | cells within 0.5 of max(KD, alone) | worst '
