@@ -55,3 +55,25 @@ def test_a_dir_without_a_log_is_refused_with_the_fix(tmp_path, capsys):
     assert exit_.value.code == 2
     assert 'no <timestamp>/vis_data/scalars.json: give the work dir of a ' \
         'finished run' in capsys.readouterr().err
+
+
+def test_points_within_a_stage(tmp_path):
+    # 5 logged iterations: 50% is the third, 75% the fourth (rounded)
+    write_log(tmp_path, [dict(iter=i, loss=1.0, loss_feat_b0=v,
+                              recomposition_stage=0)
+                         for i, v in enumerate((8.0, 4.0, 2.0, 1.5, 1.0))])
+    table = stage_losses.stage_table([str(tmp_path)], ['loss_feat_b0'],
+                                     [0, 0.5, 0.75, 1])
+    assert table.splitlines()[0] == (
+        '| stage | logged iterations | loss_feat_b0 first | loss_feat_b0 '
+        'at 50% | loss_feat_b0 at 75% | loss_feat_b0 last |')
+    assert table.splitlines()[2] == \
+        '| 0 | 0-4 | 8.000 | 2.000 | 1.500 | 1.000 |'
+
+
+def test_a_point_outside_the_stage_is_refused(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        stage_losses.main([str(tmp_path), '--at', '0', '1.5'])
+    assert exit_.value.code == 2
+    assert '--at takes shares of a stage in [0, 1]' in \
+        capsys.readouterr().err
