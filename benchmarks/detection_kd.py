@@ -7,8 +7,9 @@ baselines, for two families.
         crosskd-pkd crosskd-pkd-noinherit stablekd stablekd-pkd \
         stablekd-crosskd stablekd-crosskd-pkd stablekd-crosskd-pkd-w10 \
         stablekd-crosskd-pkd-keep stablekd-crosskd-pkd-epochs \
-        stablekd-crosskd-pkd-short stablekd-crosskd-pkd-longer \
-        stablekd-crosskd-pkd-teacherfed stablekd-crosskd-pkd-pkdb \
+        stablekd-crosskd-pkd-short stablekd-crosskd-pkd-20-20 \
+        stablekd-crosskd-pkd-longer stablekd-crosskd-pkd-teacherfed \
+        stablekd-crosskd-pkd-pkdb \
         stablekd-crosskd-pkd-noinherit] \
         [--budgets 4 12] [--seeds 0 1 2] [--jobs 1] \
         [--images 256 64] [--teacher-epochs N] [--cfg-options KEY=VALUE ...] \
@@ -33,10 +34,11 @@ loss at the boundaries weighted 10 (the model's default: 30) as the
 classification configs weight it, or kept at the boundaries inside merged
 groups (``keep_internal_losses=True``), or with other stage shares: the
 earlier default (20% / 20% counted in epochs, which at 4 epochs begin at
-epochs 1 and 2), 10% / 10% and 40% / 30% of the iterations, or with the
-half-merged groups fed the teacher's features throughout (``-teacherfed``,
-the default before ``own_input``), or with PKD's standardised loss at the
-backbone boundaries instead of the relative MSE (``-pkdb``, weight 30).
+epochs 1 and 2), 10% / 10%, 20% / 20% and 40% / 30% of the iterations,
+or with the half-merged groups fed the teacher's features throughout
+(``-teacherfed``, the default before ``own_input``), or with PKD's
+standardised loss at the backbone boundaries instead of the relative MSE
+(``-pkdb``, weight 30).
 Every distilled student starts its head from the teacher's
 (``inherit=['bbox_head']`` in the KD configs) and clips its gradient norm
 at 10; the ``-noinherit`` variants initialise the head the student's own
@@ -122,6 +124,10 @@ METHODS = {  # name -> (table row, config prefix, what the run sets on it);
         'StableKD with the CrossKD-style path and PKD, decomposed and '
         'half-merged 10% of the iterations each', 'stablekd-crosskd-pkd',
         stage_shares(0.1, 0.2)),
+    'stablekd-crosskd-pkd-20-20': (
+        'StableKD with the CrossKD-style path and PKD, decomposed and '
+        'half-merged 20% of the iterations each', 'stablekd-crosskd-pkd',
+        stage_shares(0.2, 0.4)),
     'stablekd-crosskd-pkd-longer': (
         'StableKD with the CrossKD-style path and PKD, decomposed 40% and '
         'half-merged 30% of the iterations', 'stablekd-crosskd-pkd',
