@@ -103,6 +103,10 @@ NOCLIP = {'custom_hooks.0.clip_grad': None}
 # the half-merged groups' fed input moves from the teacher's feature to the
 # student's own over the stage
 OWN_INPUT = {'recomposition.half.own_input': [0.0, 1.0]}
+# the merged stage trains every boundary's feature loss beside the task and
+# KD losses (the 4-block students: boundaries 0-2)
+HINTS = {'recomposition.merged.losses': [
+    'task', 'kd', 'feat_b0', 'feat_b1', 'feat_b2']}
 # PKD's standardised loss at the boundaries, weight 10
 PKD_BOUNDARIES = {'model.feat_loss': dict(_delete_=True, type='PKDLoss',
                                           loss_weight=10.0)}
@@ -140,6 +144,16 @@ VARIANTS = {
     # weight 10, with the half-merged groups fed teacher / own inputs
     'pkdb': PKD_BOUNDARIES,
     'pkdb-own': dict(PKD_BOUNDARIES, **OWN_INPUT),
+    # ... every boundary's feature loss kept end to end (FitNets-style
+    # hints beside KD once the blocks are merged), or also while
+    # half-merged
+    'hints': HINTS,
+    'keep-hints': dict(HINTS, **{'model.keep_internal_losses': True}),
+    # ... the head block learns from the teacher's logits only (KD, no
+    # task loss) while decomposed and half-merged
+    'logits': {'recomposition.decomposed.losses': [
+        'kd', 'feat_b0', 'feat_b1', 'feat_b2'],
+        'recomposition.half.losses': ['kd', 'feat_b1']},
     # ... decomposed 10%, half-merged 10% (end to end from 20%)
     'short': {'recomposition.half.begin': 0.1,
               'recomposition.merged.begin': 0.2},
