@@ -468,11 +468,13 @@ def test_detection_kd_variants_set_what_their_names_say():
             continue
         # the stages begin at 30% / 60% of the iterations (the shipped
         # base), or as each share variant sets them: in epochs at 20% / 40%
-        # (-epochs), at 10% / 20% (-short), at 40% / 70% (-longer)
-        variant = method.split('-')[-1]
+        # (-epochs), at 10% / 20% (-short), at 20% / 40% (-20-20), at
+        # 40% / 70% (-longer)
+        variant = method.removeprefix('stablekd-crosskd-pkd-')
         hook, = cfg.custom_hooks
         assert hook.by_epoch == (variant == 'epochs'), method
         begins = {'epochs': (0.2, 0.4), 'short': (0.1, 0.2),
+                  '20-20': (0.2, 0.4),
                   'longer': (0.4, 0.7)}.get(variant, (0.3, 0.6))
         assert (cfg.recomposition.half.begin,
                 cfg.recomposition.merged.begin) == begins, method
