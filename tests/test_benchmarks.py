@@ -17,6 +17,7 @@ from mmengine.optim import OptimWrapper
 from conftest import ROOT, build_model
 from mmstablekd.engine.hooks import RecompositionHook
 from mmstablekd.engine.optimizers import cap_grad_norm
+from mmstablekd.engine.stages import stage_list
 from mmstablekd.utils import logged_scalars
 
 sys.path.insert(0, osp.join(ROOT, 'benchmarks'))
@@ -192,6 +193,29 @@ def test_kd_grid_pkd_variants_replace_the_boundary_loss(name):
     assert (type(loss).__name__, loss.loss_weight) == ('PKDLoss', 10.)
     assert cfg.recomposition.half.get('own_input', 0) == (
         [0.0, 1.0] if name == 'pkdb-own' else 0)
+
+
+@pytest.mark.parametrize('name, task, supervised', [
+    # stage by stage (decomposed, half-merged, merged): whether the task
+    # loss trains, and the boundaries whose feature loss does
+    ('default', [True] * 3, [[0, 1, 2], [1], []]),
+    ('hints', [True] * 3, [[0, 1, 2], [1], [0, 1, 2]]),
+    ('keep-hints', [True] * 3, [[0, 1, 2], [0, 1, 2], [0, 1, 2]]),
+    ('logits', [False, False, True], [[0, 1, 2], [1], []])])
+def test_kd_grid_variants_train_the_losses_they_name(name, task, supervised):
+    # each stage's grouping and losses applied to the built model, as
+    # RecompositionHook applies them
+    cfg = Config.fromfile(osp.join(DEMO, kd_grid.CONFIG_FILES['StableKD']))
+    cfg.merge_from_dict(kd_grid.VARIANTS[name])
+    cfg.model.teacher_ckpt = None
+    model = build_model(cfg)
+    stages = stage_list(cfg.recomposition, 'test')
+    assert [s['name'] for s in stages] == ['decomposed', 'half', 'merged']
+    for stage, trains_task, boundaries in zip(stages, task, supervised):
+        model.set_groups(stage['groups'])
+        model.set_active_losses(stage.get('losses'))
+        assert model.grouping.is_active('task') == trains_task, stage
+        assert model.grouping.supervised_boundaries() == boundaries, stage
 
 
 @pytest.mark.parametrize('name, clip', [
