@@ -5,7 +5,7 @@ import subprocess
 import sys
 
 from conftest import ROOT
-from test_benchmarks import numbers, table_rows
+from benchmark_helpers import numbers, table_rows
 
 
 def run_demo(cwd, *args) -> str:

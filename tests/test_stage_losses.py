@@ -1,5 +1,5 @@
 """tools/analysis/stage_losses.py on made-up MMEngine logs (a real run's
-log is read in test_benchmarks.py's detection benchmark test)."""
+log is read in test_benchmark_detection_kd.py)."""
 import json
 import os.path as osp
 import sys

@@ -1,0 +1,220 @@
+"""``benchmarks/kd_grid.py`` (the classification grid) at a tiny size, its
+variants and designs, and the digests its runs are kept by
+(``benchmarks/runs.py``)."""
+import glob
+import inspect
+import json
+import os.path as osp
+import subprocess
+import sys
+
+import pytest
+import torch
+from mmengine.config import Config
+from mmengine.optim import OptimWrapper
+
+from benchmark_helpers import DEMO, numbers, run_benchmark, table_rows
+from conftest import ROOT, build_model
+from mmstablekd.engine.hooks import RecompositionHook
+from mmstablekd.engine.optimizers import cap_grad_norm
+from mmstablekd.engine.stages import stage_list
+
+# benchmarks/*.py, on the path once benchmark_helpers is imported
+import kd_grid
+import runs
+
+
+@pytest.mark.parametrize('name', ['default', 'rel30', 'mse', 'mse10'])
+def test_kd_grid_variants_set_the_feature_loss_they_name(name):
+    # a variant's feat_loss replaces the config's (weight 10, relative)
+    # rather than merging into it: 'mse' is the plain MSE of weight 1
+    cfg = Config.fromfile(osp.join(DEMO, kd_grid.CONFIG_FILES['StableKD']))
+    cfg.merge_from_dict(kd_grid.VARIANTS[name])
+    cfg.model.teacher_ckpt = None
+    loss = build_model(cfg).feat_loss
+    assert (loss.relative, loss.loss_weight) == dict(
+        default=(True, 10.), rel30=(True, 30.), mse=(False, 1.),
+        mse10=(False, 10.))[name]
+
+
+@pytest.mark.parametrize('name', ['pkdb', 'pkdb-own'])
+def test_kd_grid_pkd_variants_replace_the_boundary_loss(name):
+    # PKD's loss at the boundaries (weight 10, no relative-MSE keys left
+    # over); -own also moves the half-merged groups to their own inputs
+    cfg = Config.fromfile(osp.join(DEMO, kd_grid.CONFIG_FILES['StableKD']))
+    cfg.merge_from_dict(kd_grid.VARIANTS[name])
+    cfg.model.teacher_ckpt = None
+    loss = build_model(cfg).feat_loss
+    assert (type(loss).__name__, loss.loss_weight) == ('PKDLoss', 10.)
+    assert cfg.recomposition.half.get('own_input', 0) == (
+        [0.0, 1.0] if name == 'pkdb-own' else 0)
+
+
+@pytest.mark.parametrize('name, task, supervised', [
+    # stage by stage (decomposed, half-merged, merged): whether the task
+    # loss trains, and the boundaries whose feature loss does
+    ('default', [True] * 3, [[0, 1, 2], [1], []]),
+    ('hints', [True] * 3, [[0, 1, 2], [1], [0, 1, 2]]),
+    ('keep-hints', [True] * 3, [[0, 1, 2], [0, 1, 2], [0, 1, 2]]),
+    ('logits', [False, False, True], [[0, 1, 2], [1], []])])
+def test_kd_grid_variants_train_the_losses_they_name(name, task, supervised):
+    # each stage's grouping and losses applied to the built model, as
+    # RecompositionHook applies them
+    cfg = Config.fromfile(osp.join(DEMO, kd_grid.CONFIG_FILES['StableKD']))
+    cfg.merge_from_dict(kd_grid.VARIANTS[name])
+    cfg.model.teacher_ckpt = None
+    model = build_model(cfg)
+    stages = stage_list(cfg.recomposition, 'test')
+    assert [s['name'] for s in stages] == ['decomposed', 'half', 'merged']
+    for stage, trains_task, boundaries in zip(stages, task, supervised):
+        model.set_groups(stage['groups'])
+        model.set_active_losses(stage.get('losses'))
+        assert model.grouping.is_active('task') == trains_task, stage
+        assert model.grouping.supervised_boundaries() == boundaries, stage
+
+
+@pytest.mark.parametrize('name, clip', [
+    ('default', dict(max_norm=10.0)), ('noclip', None),
+    ('clip5', dict(max_norm=5.0))])
+def test_kd_grid_variants_train_with_the_clip_they_name(name, clip):
+    # the clip comes from RecompositionHook (its cap at 10) unless the
+    # variant turns the cap off or clips tighter in the optim wrapper
+    cfg = Config.fromfile(osp.join(DEMO, kd_grid.CONFIG_FILES['StableKD']))
+    cfg.merge_from_dict(kd_grid.VARIANTS[name])
+    hook = cfg.custom_hooks[0]
+    assert hook.type == 'mmstablekd.RecompositionHook'
+    cap = hook.get('clip_grad', inspect.signature(
+        RecompositionHook).parameters['clip_grad'].default)
+    net = torch.nn.Linear(2, 2)
+    wrapper = OptimWrapper(torch.optim.SGD(net.parameters(), lr=0.1),
+                           clip_grad=cfg.optim_wrapper.get('clip_grad'))
+    if cap is not None:
+        cap_grad_norm(wrapper, cap, 'RecompositionHook')
+    assert wrapper.clip_grad_kwargs == clip
+
+
+def test_run_digest_follows_the_config_and_its_options(tmp_path):
+    config = tmp_path / 'kd.py'
+    config.write_text(f"_base_ = ['{DEMO}/kd_resnet18-w32-w8_digits.py']\n")
+    digest = runs.run_digest(str(config), ['model.task_loss_weight=0.1'])
+    assert digest == runs.run_digest(str(config),
+                                     ['model.task_loss_weight=0.1'])
+    assert digest != runs.run_digest(str(config),
+                                     ['model.task_loss_weight=0.2'])
+    # the same file, changed: another digest (read again once the process
+    # forgets the file; a benchmark reads each config once)
+    config.write_text(config.read_text() +
+                      'optim_wrapper = dict(optimizer=dict(lr=0.2))\n')
+    runs._resolved.cache_clear()
+    assert digest != runs.run_digest(str(config),
+                                     ['model.task_loss_weight=0.1'])
+
+
+def test_kd_grid_reports_every_method_and_the_composition(tmp_path):
+    grid = ['kd_grid.py', '--design', 'issue', '--cells', 1, '--seeds', 0,
+            '--variants', 'default', 'mse', '--teacher-epochs', 1,
+            '--budgets', 10, 5, '--jobs', 1, '--clutter', 1, '--noise', 8,
+            '--work-dir', 'grid', '--out', 'grid.md']
+    run_benchmark(tmp_path, *grid)
+    report = open(tmp_path / 'grid.md').read()
+    assert 'DigitsDataset(clutter=1, noise=8)' in report
+    for method in ('StableKD default', 'StableKD mse'):
+        cells, held = numbers(table_rows(report, method)[0][:2])
+        assert cells == 1 and 0 <= held <= 1
+    row = table_rows(report, 'R-34')[0]
+    # student alone, KD and the two StableKD runs: top-1 in percent
+    assert all(0 <= v <= 100 for v in numbers(
+        c.split(' (')[0] for c in row[7:11]))
+    assert osp.isfile(tmp_path / 'grid_composition.png')
+    # runs from 1-epoch teachers say so in their names (t1ep_): never
+    # reused for teachers of another length
+    cell = 'clutter1_noise8_t1ep_r34_ratio1_w8_s16_lr0.05_ce1-1_d0.2_i5'
+    result = json.load(open(
+        tmp_path / 'grid' / cell / 'StableKD_mse' / 'seed0' / 'result.json'))
+    # the corrupted set in every split
+    assert all(result['options'][f'{split}_dataloader.dataset.clutter'] == 1
+               for split in ('train', 'val', 'test'))
+    # per test image, right or wrong: the final top-1 exactly
+    assert set(result['correct']) <= {'0', '1'}
+    assert abs(100. * result['correct'].count('1') / len(result['correct'])
+               - result['top1']) < 1e-6
+    kd = json.load(open(tmp_path / 'grid' / cell / 'KD' / 'seed0' /
+                        'result.json'))
+    teacher = json.load(open(
+        tmp_path / 'grid' / 'clutter1_noise8_t1ep_teacher_r34_w8_s16' /
+        'teacher' / 'seed0' / 'result.json'))
+    # the room above KD (one cell, one seed): to 100% and to the teacher;
+    # StableKD's top-1 against its teacher's
+    to_100, to_teacher = (float(c.split(' (')[0]) for c in
+                          table_rows(report, '(room above KD)')[0][3:5])
+    assert abs(to_100 - (100. - kd['top1'])) < 0.01
+    assert abs(to_teacher - (teacher['top1'] - kd['top1'])) < 0.01
+    over_teacher = float(table_rows(report, 'StableKD mse')[0][4])
+    assert abs(over_teacher - (result['top1'] - teacher['top1'])) < 0.01
+    # the paired comparison: the images where the two differ, counted
+    variant, seeds, wins, losses, diff, p, fits, teacher_wrong, wrong = \
+        table_rows(report, cell)[1]
+    assert (variant, seeds) == ('mse', '1')
+    pairs = list(zip(result['correct'], kd['correct']))
+    assert (int(wins), int(losses)) == (pairs.count(('1', '0')),
+                                        pairs.count(('0', '1')))
+    assert abs(float(diff) - (result['top1'] - kd['top1'])) < 0.01
+    assert 0 <= float(p) <= 1
+    # the training KD loss at the end: within what each run logged
+    for fit, run in zip(map(float, fits.split(' / ')), (kd, result)):
+        logged = [json.loads(line).get('loss_kd') for line in open(
+            glob.glob(osp.join(tmp_path, osp.dirname(run['ckpt']), '*',
+                               'vis_data', 'scalars.json'))[-1])]
+        logged = [v for v in logged if v is not None]
+        assert min(logged) - 1e-3 <= fit <= max(logged) + 1e-3
+    # each run's test errors, and of them those its teacher makes too
+    teacher = teacher['correct']
+    assert int(teacher_wrong) == teacher.count('0')
+    for counted, run in zip(wrong.split(' / '), (kd, result)):
+        mistakes = [i for i, c in enumerate(run['correct']) if c == '0']
+        assert counted == '{} ({})'.format(
+            len(mistakes), sum(teacher[i] == '0' for i in mistakes))
+    probe = result['records']
+    # one epoch, validated once, at its end: end to end
+    assert probe[-1]['groups'] == [[0, 1, 2, 3]]
+    assert {'gap_b0', 'gap_b1', 'gap_b2', 'fed_top1'} <= set(probe[-1])
+    # run again: the kept runs are read back, except one whose kept digest
+    # is not that of its config and options (as after the config changed)
+    stale = tmp_path / 'grid' / cell / 'StableKD_mse' / 'seed0' / \
+        'result.json'
+    json.dump(dict(result, digest='stale'), open(stale, 'w'))
+    kept = glob.glob(str(tmp_path / 'grid' / '**' / 'result.json'),
+                     recursive=True)
+    before = {path: osp.getmtime(path) for path in kept}
+    run_benchmark(tmp_path, *grid)
+    assert {path for path in kept
+            if osp.getmtime(path) != before[path]} == {str(stale)}
+    assert json.load(open(stale))['digest'] == result['digest']
+
+
+def test_kd_grid_narrow_design_meets_every_pair_of_levels():
+    cells = kd_grid.cells('narrow')
+    factors = ('depth', 'ratio', 'lr', 'data', 'recipe')
+    assert len(cells) == 16 and all(c['width'] == 4 for c in cells)
+    assert len({tuple(c[f] for f in factors) for c in cells}) == 16
+    for i, first in enumerate(factors):
+        for second in factors[i + 1:]:
+            pairs = [(c[first], c[second]) for c in cells]
+            # two levels each: every one of the 4 pairs in 4 cells
+            assert {pairs.count(p) for p in pairs} == {4}, (first, second)
+
+
+def test_kd_grid_checks_every_sizes_budgets(tmp_path):
+    out = subprocess.run(
+        [sys.executable, osp.join(ROOT, 'benchmarks', 'kd_grid.py'),
+         '--check-budgets', '--budgets', '5', '2', '--jobs', '1',
+         '--work-dir', 'grid'], cwd=tmp_path, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr[-4000:]
+    rows = {(r[0], r[1]): r[2:] for r in (
+        [c.strip() for c in line.strip('|').split('|')]
+        for line in out.stdout.splitlines() if line.startswith('| '))
+        if r[0].isdigit()}
+    assert set(rows) == {(s, d) for s in ('16', '24', '32')
+                         for d in ('100%', '20%')}
+    for iters, top1 in rows.values():
+        assert int(iters) > 0 and 0 <= float(top1) <= 100
