@@ -34,7 +34,9 @@ composed student stands against what its blocks were trained on
 (:class:`CompositionProbeHook`): per boundary, the relative distance
 between the composed student's feature and the aligned teacher feature
 that fed the next block, and the top-1 of the last block fed the
-teacher's feature instead of the student's.
+teacher's feature instead of the student's; the report plots them (seed
+0) and tabulates the composed student's top-1 on both sides of each
+regrouping (every seed).
 
 Finished runs are kept in the work dir (``result.json``) and not run
 again while their config and options are unchanged (a run whose config
@@ -634,6 +636,39 @@ def paired(cells_: list, results: dict, variants, teachers: dict) -> str:
     return '\n'.join(lines)
 
 
+def regroupings(results: dict, cells_: list, variants) -> str:
+    """Per StableKD variant and regrouping (a change in the number of
+    groups), over the runs whose probe validated on both sides of it: the
+    composed student's top-1 (%) at the last validation before and the
+    first after (means), their change, and the runs where it fell by more
+    than 2 points."""
+    changes = {}  # (variant, groups before, after) -> [(before, after)]
+    names = {cell_name(cell) for cell in cells_}
+    for (name, method, _), result in results.items():
+        if name not in names or not method.startswith('StableKD '):
+            continue
+        records = result.get('records', [])
+        for a, b in zip(records, records[1:]):
+            if len(a['groups']) != len(b['groups']):
+                key = (method[len('StableKD '):], len(a['groups']),
+                       len(b['groups']))
+                changes.setdefault(key, []).append((a['top1'], b['top1']))
+    lines = ['| variant | regrouping | runs | top-1 before | top-1 after | '
+             'change | runs falling > 2 points |',
+             '|---|---|---:|---:|---:|---:|---:|']
+    for variant in variants:
+        for (name, before, after), pairs in sorted(
+                changes.items(), key=lambda item: -item[0][1]):
+            if name != variant:
+                continue
+            tops = [statistics.mean(side) for side in zip(*pairs)]
+            lines.append(
+                f'| {variant} | {before} -> {after} groups | {len(pairs)} | '
+                f'{tops[0]:.2f} | {tops[1]:.2f} | {tops[1] - tops[0]:+.2f} | '
+                f'{sum(b - a > 2 for b, a in pairs)} |')
+    return '\n'.join(lines)
+
+
 def diagnosis_plot(results: dict, cells_: list, methods: list,
                    filename: str) -> None:
     """Per cell (a row), against the iteration: the composed student's
@@ -796,6 +831,12 @@ between the composed student's feature at the last boundary and the
 aligned teacher feature (``CompositionProbeHook``).
 
 ![composition]({osp.basename(png)})
+
+Around each regrouping, every seed: the composed student's top-1 at the
+last validation before it and at the first after it (up to one epoch
+later; runs that validated on both sides only).
+
+{regroupings(results, chosen, args.variants)}
 '''
     os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
     diagnosis_plot(results, chosen,

@@ -218,3 +218,24 @@ def test_kd_grid_checks_every_sizes_budgets(tmp_path):
                          for d in ('100%', '20%')}
     for iters, top1 in rows.values():
         assert int(iters) > 0 and 0 <= float(top1) <= 100
+
+
+def test_kd_grid_regroupings_read_the_top1_on_both_sides():
+    # two runs' probes (made up): the change of grouping is found between
+    # validations, whatever iteration it falls at; KD has no regrouping
+    cell = kd_grid.cells('issue')[0]
+    name = kd_grid.cell_name(cell)
+
+    def probe(*points):
+        return dict(records=[dict(top1=top1, groups=[[0]] * groups)
+                             for groups, top1 in points])
+
+    results = {
+        (name, 'StableKD own', 0): probe((4, 10.), (2, 60.), (2, 90.),
+                                         (1, 85.)),
+        (name, 'StableKD own', 1): probe((4, 20.), (2, 70.), (1, 80.)),
+        (name, 'KD', 0): probe((1, 50.), (1, 60.)),
+    }
+    rows = table_rows(kd_grid.regroupings(results, [cell], ['own']), 'own')
+    assert rows == [['4 -> 2 groups', '2', '15.00', '65.00', '+50.00', '0'],
+                    ['2 -> 1 groups', '2', '80.00', '82.50', '+2.50', '1']]
