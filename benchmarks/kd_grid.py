@@ -103,8 +103,10 @@ NOCLIP = {'custom_hooks.0.clip_grad': None}
 
 
 # the half-merged groups' fed input moves from the teacher's feature to the
-# student's own over the stage
+# student's own over the stage (what the shipped base sets)
 OWN_INPUT = {'recomposition.half.own_input': [0.0, 1.0]}
+# ... or is the teacher's feature throughout (the paper's)
+TEACHER_FED = {'recomposition.half.own_input': 0.0}
 # the merged stage trains every boundary's feature loss beside the task and
 # KD losses (the 4-block students: boundaries 0-2)
 HINTS = {'recomposition.merged.losses': [
@@ -123,8 +125,13 @@ def _relative(weight: float) -> dict:
 VARIANTS = {
     # the shipped config: MSE relative to the teacher's variance, weight 10
     # (the model's default is 30); ChannelSelection where the widths
-    # differ; gradients clipped at norm 10
+    # differ; gradients clipped at norm 10; the half-merged groups moving
+    # to their own inputs
     'default': {},
+    # ... the half-merged groups fed the teacher's feature throughout (the
+    # paper's, and the default before the grids of docs/diagnosis.md's last
+    # section)
+    'teacher-fed': TEACHER_FED,
     # ... the relative feature loss weighted 30, the model's default (the
     # classification configs' until the 32 px and narrow grids)
     'rel30': _relative(30.0),
@@ -137,14 +144,15 @@ VARIANTS = {
     # ... the gradients' norm clipped at 5 (not 10)
     'clip5': {'optim_wrapper.clip_grad': dict(max_norm=5.0)},
     # ... the half-merged groups' fed input moves from the teacher's
-    # feature to the student's own (detached) over the stage
+    # feature to the student's own (detached) over the stage (today's
+    # default; named for the earlier reports)
     'own': OWN_INPUT,
     # ... every boundary's feature loss kept while half-merged
     'keep': {'model.keep_internal_losses': True},
     # ... PKD's standardised loss at the boundaries (1 - Pearson r per
     # channel: the student's own per-channel mean and scale left free),
     # weight 10, with the half-merged groups fed teacher / own inputs
-    'pkdb': PKD_BOUNDARIES,
+    'pkdb': dict(PKD_BOUNDARIES, **TEACHER_FED),
     'pkdb-own': dict(PKD_BOUNDARIES, **OWN_INPUT),
     # ... every boundary's feature loss kept end to end (FitNets-style
     # hints beside KD once the blocks are merged), or also while

@@ -110,12 +110,18 @@ def _twins():
 def test_a_stablekd_config_is_its_kd_twin_plus_the_recomposition(path, twin):
     ours = Config.fromfile(path).to_dict()
     theirs = Config.fromfile(twin).to_dict()
-    assert ours.pop('custom_hooks') and ours.pop('recomposition')
+    recomposition = ours.pop('recomposition')
+    assert ours.pop('custom_hooks') and recomposition
     assert 'custom_hooks' not in theirs and 'recomposition' not in theirs
     # the authors' recipe: one learning-rate cycle per stage instead
     # of the KD baseline's one
-    if ours.pop('stage_cycles', None):
+    authors = ours.pop('stage_cycles', None)
+    if authors:
         assert ours.pop('param_scheduler') != theirs.pop('param_scheduler')
+    # the shipped bases move the half-merged groups to their own inputs;
+    # the authors' feeds them the teacher's feature throughout
+    assert recomposition['half'].get('own_input', 0) == (
+        0 if authors else [0.0, 1.0]), path
     # the classification pairs weight the relative feature loss 10, not
     # the model's 30 (RecompositionHook caps the gradient norm for all)
     loss = ours['model'].pop('feat_loss', None)

@@ -47,10 +47,10 @@ class RecompositionHook(Hook):
     feature towards the student's own (detached) feature: ``own_input``,
     the student's share, a number or ``[at the stage's begin, at its
     end]``, linear in iterations in between (default 0, the teacher's
-    feature only). The detection base ``5blocks_30-30.py`` sets
-    ``half=dict(..., own_input=[0, 1])``: the half-merged groups move to
-    their own inputs before the blocks merge, so the composed student
-    they make is the one they were trained as.
+    feature only). The shipped bases (``4blocks_20-20.py`` and those
+    inheriting it) set ``half=dict(..., own_input=[0, 1])``: the
+    half-merged groups move to their own inputs before the blocks merge,
+    so the composed student they make is the one they were trained as.
 
     Without ``groups`` a stage trains end to end; without ``losses`` it
     trains every loss its grouping implies. Such a stage leaves parameters
