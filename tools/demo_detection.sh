@@ -7,4 +7,4 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 bash "$ROOT/tools/setup_env.sh"
 cd "$ROOT"
-exec "$ROOT/.venv/bin/python" tools/demo_detection.py "$@"
+exec "${MMSTABLEKD_VENV:-$ROOT/.venv}/bin/python" tools/demo_detection.py "$@"

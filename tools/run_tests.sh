@@ -7,5 +7,5 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 bash "$ROOT/tools/setup_env.sh"
 cd "$ROOT"
-exec "$ROOT/.venv/bin/python" -m pytest tests -n "${PYTEST_WORKERS:-2}" \
+exec "${MMSTABLEKD_VENV:-$ROOT/.venv}/bin/python" -m pytest tests -n "${PYTEST_WORKERS:-2}" \
   --dist loadfile --durations=25 "$@"
