@@ -644,35 +644,35 @@ def paired(cells_: list, results: dict, variants, teachers: dict) -> str:
     return '\n'.join(lines)
 
 
+def regroupings_of(records: list) -> list:
+    """The pairs of consecutive probe records between which the grouping
+    changed (the last validation before a regrouping, the first after)."""
+    return [(a, b) for a, b in zip(records, records[1:])
+            if a['groups'] != b['groups']]
+
+
 def regroupings(results: dict, cells_: list, variants) -> str:
-    """Per StableKD variant and regrouping (a change in the number of
-    groups), over the runs whose probe validated on both sides of it: the
-    composed student's top-1 (%) at the last validation before and the
-    first after (means), their change, and the runs where it fell by more
-    than 2 points."""
-    changes = {}  # (variant, groups before, after) -> [(before, after)]
+    """Per StableKD variant and regrouping (groups before -> after), over
+    the runs whose probe validated on both sides of it: the composed
+    student's top-1 (%) at the last validation before and the first after
+    (means), their change, and the runs where it fell by more than 2
+    points."""
     names = {cell_name(cell) for cell in cells_}
-    for (name, method, _), result in results.items():
-        if name not in names or not method.startswith('StableKD '):
-            continue
-        records = result.get('records', [])
-        for a, b in zip(records, records[1:]):
-            if len(a['groups']) != len(b['groups']):
-                key = (method[len('StableKD '):], len(a['groups']),
-                       len(b['groups']))
-                changes.setdefault(key, []).append((a['top1'], b['top1']))
     lines = ['| variant | regrouping | runs | top-1 before | top-1 after | '
              'change | runs falling > 2 points |',
              '|---|---|---:|---:|---:|---:|---:|']
     for variant in variants:
-        for (name, before, after), pairs in sorted(
-                changes.items(), key=lambda item: -item[0][1]):
-            if name != variant:
-                continue
-            tops = [statistics.mean(side) for side in zip(*pairs)]
+        tops = {}  # (groups before, after) -> [(top-1 before, after)]
+        for (name, method, _), result in results.items():
+            if name in names and method == f'StableKD {variant}':
+                for a, b in regroupings_of(result.get('records', [])):
+                    tops.setdefault((len(a['groups']), len(b['groups'])),
+                                    []).append((a['top1'], b['top1']))
+        for (before, after), pairs in sorted(tops.items(), reverse=True):
+            first, then = (statistics.mean(side) for side in zip(*pairs))
             lines.append(
                 f'| {variant} | {before} -> {after} groups | {len(pairs)} | '
-                f'{tops[0]:.2f} | {tops[1]:.2f} | {tops[1] - tops[0]:+.2f} | '
+                f'{first:.2f} | {then:.2f} | {then - first:+.2f} | '
                 f'{sum(b - a > 2 for b, a in pairs)} |')
     return '\n'.join(lines)
 
@@ -702,8 +702,7 @@ def diagnosis_plot(results: dict, cells_: list, methods: list,
             gap = f'gap_b{blocks - 2}'
             row[2].plot(iters, [r.get(gap) for r in records], marker='.',
                         label=method)
-            changes = [b['iter'] for a, b in zip(records, records[1:])
-                       if a.get('groups') != b.get('groups')]
+            changes = [b['iter'] for _, b in regroupings_of(records)]
             for ax in row:
                 for x in changes:
                     ax.axvline(x, color='grey', linestyle=':', linewidth=0.7)

@@ -23,11 +23,10 @@ norm at 10) and its variants: without the clip, with the relative
 feature loss weighted 10 (the model's default: 30) as the classification
 configs weight it, with the half-merged groups fed the teacher's features
 throughout (``own_input`` 0, the paper's), and decomposed / half-merged
-for 10% / 10% (refused by
-the recomposition under 10 epochs, where its stages would share an
-epoch). Generated data: 256 training and 64 validation images of
-128 x 128 pixels; mIoU (in %) on the validation images, from
-MMSegmentation's IoUMetric.
+for 10% / 10% (refused by the recomposition under 10 epochs, where its
+stages would share an epoch). Generated data: 256 training and 64
+validation images of 128 x 128 pixels; mIoU (in %) on the validation
+images, from MMSegmentation's IoUMetric.
 
 Finished runs are kept in the work dir (``result.json``) and not run again
 while their config and options are unchanged.
