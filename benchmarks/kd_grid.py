@@ -178,6 +178,10 @@ VARIANTS = {
     'cycles': {'param_scheduler': dict(
         _delete_=True, type='mmstablekd.StageCyclicLR', peak_ratio=1.0,
         floor_ratio=0.01, decay=0.5, by_epoch=False)},
+    # ... the same cycles without the halving (every stage peaks at 1x)
+    'cycles-flat': {'param_scheduler': dict(
+        _delete_=True, type='mmstablekd.StageCyclicLR', peak_ratio=1.0,
+        floor_ratio=0.01, decay=1.0, by_epoch=False)},
     # ... with PCAProjection where the widths differ
     'pca': {'model.alignment': dict(type='PCAProjection')},
     'pca-rel10': dict(_relative(10.0),
