@@ -17,6 +17,7 @@ from benchmark_helpers import DEMO, numbers, run_benchmark, table_rows
 from conftest import ROOT, build_model
 from mmstablekd.engine.hooks import RecompositionHook
 from mmstablekd.engine.optimizers import cap_grad_norm
+from mmstablekd.engine.schedulers import StageCyclicLR
 from mmstablekd.engine.stages import stage_list
 
 # benchmarks/*.py, on the path once benchmark_helpers is imported
@@ -91,6 +92,29 @@ def test_kd_grid_variants_train_with_the_clip_they_name(name, clip):
     if cap is not None:
         cap_grad_norm(wrapper, cap, 'RecompositionHook')
     assert wrapper.clip_grad_kwargs == clip
+
+
+@pytest.mark.parametrize('name, peaks', [
+    ('cycles', [1.0, 0.5, 0.25]), ('cycles-flat', [1.0, 1.0, 1.0])])
+def test_kd_grid_cycle_variants_peak_where_they_say(name, peaks):
+    # the variant's StageCyclicLR over the config's own stages (100
+    # iterations): each stage starts at the floor and peaks half way
+    cfg = Config.fromfile(osp.join(DEMO, kd_grid.CONFIG_FILES['StableKD']))
+    cfg.merge_from_dict(kd_grid.VARIANTS[name])
+    scheduler = dict(cfg.param_scheduler)
+    assert scheduler.pop('type') == 'mmstablekd.StageCyclicLR'
+    optimizer = torch.optim.SGD(torch.nn.Linear(2, 2).parameters(), lr=1.0)
+    cycles = StageCyclicLR(optimizer, stages=cfg.recomposition, end=100,
+                           **scheduler)
+    starts = [0, 20, 40, 100]  # the stages' begin shares: 0, 0.2, 0.4
+    lrs = []
+    for _ in range(100):
+        lrs.append(optimizer.param_groups[0]['lr'])
+        optimizer.step()
+        cycles.step()
+    assert [lrs[a] for a in starts[:-1]] == pytest.approx([0.01] * 3)
+    assert [max(lrs[a:b]) for a, b in zip(starts, starts[1:])] == \
+        pytest.approx(peaks, abs=0.01)
 
 
 def test_run_digest_follows_the_config_and_its_options(tmp_path):
