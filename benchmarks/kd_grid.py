@@ -121,6 +121,15 @@ def _relative(weight: float) -> dict:
                                     loss_weight=weight)}
 
 
+def _cycles(decay: float) -> dict:
+    """A warm-up at every regrouping: a triangular learning-rate cycle per
+    stage (from 1% of the base rate to a peak, the first at 1x, multiplied
+    by ``decay`` from one stage to the next) instead of the cosine."""
+    return {'param_scheduler': dict(
+        _delete_=True, type='mmstablekd.StageCyclicLR', peak_ratio=1.0,
+        floor_ratio=0.01, decay=decay, by_epoch=False)}
+
+
 # StableKD variants: name -> overrides of the StableKD config
 VARIANTS = {
     # the shipped config: MSE relative to the teacher's variance, weight 10
@@ -173,15 +182,10 @@ VARIANTS = {
         dict(type='LinearLR', start_factor=0.01, by_epoch=False, begin=0,
              end=20),
         dict(type='CosineAnnealingLR', by_epoch=True, eta_min=0.0)]},
-    # ... a warm-up at every regrouping: a triangular cycle per stage
-    # (peak 1x, floor 1%, halving)
-    'cycles': {'param_scheduler': dict(
-        _delete_=True, type='mmstablekd.StageCyclicLR', peak_ratio=1.0,
-        floor_ratio=0.01, decay=0.5, by_epoch=False)},
-    # ... the same cycles without the halving (every stage peaks at 1x)
-    'cycles-flat': {'param_scheduler': dict(
-        _delete_=True, type='mmstablekd.StageCyclicLR', peak_ratio=1.0,
-        floor_ratio=0.01, decay=1.0, by_epoch=False)},
+    # ... a warm-up at every regrouping: a cycle per stage, the peak
+    # halving from one stage to the next, or not
+    'cycles': _cycles(0.5),
+    'cycles-flat': _cycles(1.0),
     # ... with PCAProjection where the widths differ
     'pca': {'model.alignment': dict(type='PCAProjection')},
     'pca-rel10': dict(_relative(10.0),
@@ -194,9 +198,7 @@ VARIANTS = {
     'mse': MSE,
     # on the earlier default: a learning-rate cycle per stage (warm-up at
     # every regrouping)
-    'mse-cycles': dict(MSE, param_scheduler=dict(
-        _delete_=True, type='mmstablekd.StageCyclicLR', peak_ratio=1.0,
-        floor_ratio=0.01, decay=0.5, by_epoch=False)),
+    'mse-cycles': dict(MSE, **_cycles(0.5)),
     # ... decomposed 10%, half-merged 10%
     'mse-short': dict(MSE, **{'recomposition.half.begin': 0.1,
                               'recomposition.merged.begin': 0.2}),
