@@ -130,7 +130,25 @@ def _cycles(decay: float) -> dict:
         floor_ratio=0.01, decay=decay, by_epoch=False)}
 
 
-# StableKD variants: name -> overrides of the StableKD config
+def _merge_warmup(cell: dict) -> dict:
+    """The learning rate of ``cell``'s StableKD dropped to 1% when the
+    last groups merge and raised linearly back to the cosine's over the
+    next 10% of training (a chained ``LinearLR``; iterations counted as
+    the demo config's ``RecompositionHook`` counts them)."""
+    from mmengine.config import Config
+    recomposition = Config.fromfile(
+        osp.join(CONFIGS, CONFIG_FILES['StableKD'])).recomposition
+    epochs, per_epoch = train_length(cell['data'], budget(cell))
+    iters = epochs * per_epoch
+    merge = round(recomposition.merged.begin * iters)
+    return {'param_scheduler': [
+        dict(type='CosineAnnealingLR', by_epoch=True, eta_min=0.0),
+        dict(type='LinearLR', start_factor=0.01, by_epoch=False,
+             begin=merge, end=merge + max(2, round(0.1 * iters)))]}
+
+
+# StableKD variants: name -> overrides of the StableKD config, or a
+# function of the cell that returns them
 VARIANTS = {
     # the shipped config: MSE relative to the teacher's variance, weight 10
     # (the model's default is 30); ChannelSelection where the widths
@@ -163,6 +181,11 @@ VARIANTS = {
     # weight 10, with the half-merged groups fed teacher / own inputs
     'pkdb': dict(PKD_BOUNDARIES, **TEACHER_FED),
     'pkdb-own': dict(PKD_BOUNDARIES, **OWN_INPUT),
+    # ... a fed block's input the teacher's feature with the student's own
+    # per-channel mean and std there (feed_statistics='own'), with the
+    # relative MSE or PKD's loss at the boundaries
+    'ownstats': {'model.feed_statistics': 'own'},
+    'pkdb-ownstats': dict(PKD_BOUNDARIES, **{'model.feed_statistics': 'own'}),
     # ... every boundary's feature loss kept end to end (FitNets-style
     # hints beside KD once the blocks are merged), or also while
     # half-merged
@@ -176,6 +199,10 @@ VARIANTS = {
     # ... decomposed 10%, half-merged 10% (end to end from 20%)
     'short': {'recomposition.half.begin': 0.1,
               'recomposition.merged.begin': 0.2},
+    # ... decomposed 30%, half-merged 30% (end to end from 60%: the
+    # detection configs' shares)
+    'long': {'recomposition.half.begin': 0.3,
+             'recomposition.merged.begin': 0.6},
     # ... the learning rate warmed up linearly over the first 20 iterations
     # (from 1%), then the cosine decay
     'warmup': {'param_scheduler': [
@@ -186,6 +213,9 @@ VARIANTS = {
     # halving from one stage to the next, or not
     'cycles': _cycles(0.5),
     'cycles-flat': _cycles(1.0),
+    # ... a warm-up at the merge alone (a function of the cell: the
+    # merge's iteration depends on its budget), the cosine otherwise
+    'merge-warmup': _merge_warmup,
     # ... with PCAProjection where the widths differ
     'pca': {'model.alignment': dict(type='PCAProjection')},
     'pca-rel10': dict(_relative(10.0),
@@ -234,10 +264,16 @@ def data_options(size: int, data: float, iters: int) -> dict:
             'train_dataloader.sampler.type':
             'mmstablekd.ClassBalancedSubsetSampler',
             'train_dataloader.sampler.fraction': data})
-    per_epoch = -(-round(TRAIN_IMAGES * data) // BATCH)
-    options['train_cfg.max_epochs'] = max(1, round(iters / per_epoch))
+    options['train_cfg.max_epochs'] = train_length(data, iters)[0]
     options['train_cfg.val_interval'] = 1
     return options
+
+
+def train_length(data: float, iters: int) -> tuple:
+    """``(epochs, iterations per epoch)`` of training on ``data`` of the
+    training set for about ``iters`` iterations in whole epochs."""
+    per_epoch = -(-round(TRAIN_IMAGES * data) // BATCH)
+    return max(1, round(iters / per_epoch)), per_epoch
 
 
 def data_tag() -> str:
@@ -357,8 +393,15 @@ def cell_runs(cell: dict, seeds, variants, teachers: dict) -> list:
                 continue  # equal widths: no alignment to vary
             runs.append(((name, f'StableKD {variant}', seed),
                          CONFIG_FILES['StableKD'],
-                         {**distill, **VARIANTS[variant], **seeded}))
+                         {**distill, **variant_options(variant, cell),
+                          **seeded}))
     return runs
+
+
+def variant_options(variant: str, cell: dict) -> dict:
+    """The StableKD config's overrides of ``variant`` in ``cell``."""
+    options = VARIANTS[variant]
+    return options(cell) if callable(options) else options
 
 
 def alone_run(cell: dict, seed: int) -> tuple:

@@ -4,6 +4,7 @@ variants and designs, and the digests its runs are kept by
 import glob
 import inspect
 import json
+import math
 import os.path as osp
 import subprocess
 import sys
@@ -12,13 +13,14 @@ import pytest
 import torch
 from mmengine.config import Config
 from mmengine.optim import OptimWrapper
+from mmengine.optim.scheduler import CosineAnnealingLR, LinearLR
 
 from benchmark_helpers import DEMO, numbers, run_benchmark, table_rows
 from conftest import ROOT, build_model
 from mmstablekd.engine.hooks import RecompositionHook
 from mmstablekd.engine.optimizers import cap_grad_norm
 from mmstablekd.engine.schedulers import StageCyclicLR
-from mmstablekd.engine.stages import stage_list
+from mmstablekd.engine.stages import stage_list, stage_starts
 
 # benchmarks/*.py, on the path once benchmark_helpers is imported
 import kd_grid
@@ -116,6 +118,43 @@ def test_kd_grid_cycle_variants_peak_where_they_say(name, peaks):
     assert [lrs[a] for a in starts[:-1]] == pytest.approx([0.01] * 3)
     assert [max(lrs[a:b]) for a, b in zip(starts, starts[1:])] == \
         pytest.approx(peaks, abs=0.01)
+
+
+@pytest.mark.parametrize('data', [1.0, 0.2])
+def test_kd_grid_merge_warmup_starts_where_the_last_groups_merge(data):
+    # the narrow grid's cells: the variant's LinearLR, chained to the
+    # config's cosine (stepped per epoch, as the Runner steps it), drops the
+    # learning rate to 1% at the iteration the hook merges the last groups
+    # and brings it back to the cosine's 10% of training later
+    cell = dict(kd_grid.cells('narrow')[0], data=data)
+    cfg = Config.fromfile(osp.join(DEMO, kd_grid.CONFIG_FILES['StableKD']))
+    cfg.merge_from_dict(kd_grid.variant_options('merge-warmup', cell))
+    epochs, per_epoch = kd_grid.train_length(data, kd_grid.budget(cell))
+    iters = epochs * per_epoch
+    assert cfg.custom_hooks[0].by_epoch is False  # stages in iterations
+    merge = stage_starts([s['begin'] for s in stage_list(
+        cfg.recomposition, 'test')], iters)[-1]
+    cosine, warmup = (dict(s) for s in cfg.param_scheduler)
+    optimizer = torch.optim.SGD(torch.nn.Linear(2, 2).parameters(), lr=1.0)
+    assert (cosine.pop('type'), warmup.pop('type')) == (
+        'CosineAnnealingLR', 'LinearLR')
+    cosine = CosineAnnealingLR(optimizer, T_max=epochs, end=epochs, **cosine)
+    warmup = LinearLR(optimizer, **warmup)
+    lrs = []
+    for step in range(iters):
+        lrs.append(optimizer.param_groups[0]['lr'])
+        optimizer.step()
+        warmup.step()
+        if (step + 1) % per_epoch == 0:
+            cosine.step()
+    plain = [0.5 * (1 + math.cos(math.pi * (step // per_epoch) / epochs))
+             for step in range(iters)]
+    end = merge + round(0.1 * iters)
+    assert lrs[:merge] == pytest.approx(plain[:merge])
+    assert lrs[merge] == pytest.approx(0.01 * plain[merge])
+    assert lrs[end:] == pytest.approx(plain[end:])
+    assert all(a < b for a, b in zip(lrs[merge:end - 1],
+                                     plain[merge:end - 1]))
 
 
 def test_run_digest_follows_the_config_and_its_options(tmp_path):
