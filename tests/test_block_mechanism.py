@@ -113,12 +113,9 @@ def test_merged_block_receives_the_students_own_feature(model):
     assert received['layer2'] is own['layer1']
 
 
-@pytest.mark.parametrize('share', [0.0, 0.25, 1.0])
-def test_own_input_mixes_the_students_feature_into_a_fed_block(
-        model, share):
-    model.set_groups([[0, 1], [2, 3]])
-    model.set_own_input(share)
-    inputs, samples = _batch(model)
+def _fed_block_2(model):
+    """One loss pass; what block 2 (``layer3``) received, block 1's own
+    output and the teacher's at boundary 1, and the losses."""
     seen = {}
     model.student.backbone.layer3.register_forward_pre_hook(
         lambda m, args: seen.__setitem__('received', args[0]))
@@ -126,7 +123,15 @@ def test_own_input_mixes_the_students_feature_into_a_fed_block(
         lambda m, a, out: seen.__setitem__('own', out))
     model.teacher.backbone.layer2.register_forward_hook(
         lambda m, a, out: seen.__setitem__('teacher', out))
-    losses = model.loss(inputs, samples)
+    return seen, model.loss(*_batch(model))
+
+
+@pytest.mark.parametrize('share', [0.0, 0.25, 1.0])
+def test_own_input_mixes_the_students_feature_into_a_fed_block(
+        model, share):
+    model.set_groups([[0, 1], [2, 3]])
+    model.set_own_input(share)
+    seen, losses = _fed_block_2(model)
     teacher = model.alignments(1, seen['teacher'])
     torch.testing.assert_close(
         seen['received'], (1 - share) * teacher + share * seen['own'])
@@ -146,14 +151,7 @@ def test_own_statistics_feed_the_teachers_pattern_at_the_students_scale(
         extra="model = dict(feed_statistics='own')")).train()
     model.set_groups([[0, 1], [2, 3]])
     model.set_own_input(share)
-    seen = {}
-    model.student.backbone.layer3.register_forward_pre_hook(
-        lambda m, args: seen.__setitem__('received', args[0]))
-    model.student.backbone.layer2.register_forward_hook(
-        lambda m, a, out: seen.__setitem__('own', out))
-    model.teacher.backbone.layer2.register_forward_hook(
-        lambda m, a, out: seen.__setitem__('teacher', out))
-    losses = model.loss(*_batch(model))
+    seen, losses = _fed_block_2(model)
     teacher, own = model.alignments(1, seen['teacher']), seen['own']
     fed = (seen['received'] - share * own) / (1 - share)
     # per channel over the batch and positions: the student's own mean and
