@@ -143,17 +143,6 @@ METHODS = {  # name -> (table row, config prefix, what the run sets on it);
     'stablekd-crosskd-pkd-noinherit': (
         "StableKD with the CrossKD-style path and PKD, the student's own "
         'head initialisation', 'stablekd-crosskd-pkd', NO_INHERIT),
-    'stablekd-crosskd-pkd-ownstats': (
-        "StableKD with the CrossKD-style path and PKD, fed the teacher's "
-        "features with the student's own per-channel mean and std",
-        'stablekd-crosskd-pkd', ['model.feed_statistics=own']),
-    'stablekd-crosskd-pkd-pkdb-ownstats': (
-        "StableKD with the CrossKD-style path and PKD, PKD's loss at the "
-        "backbone boundaries too (weight 30), fed the teacher's features "
-        "with the student's own per-channel mean and std",
-        'stablekd-crosskd-pkd',
-        ['model.feat_loss.type=PKDLoss', 'model.feat_loss.loss_weight=30.0',
-         'model.feed_statistics=own']),
 }
 
 

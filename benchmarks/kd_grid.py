@@ -181,11 +181,6 @@ VARIANTS = {
     # weight 10, with the half-merged groups fed teacher / own inputs
     'pkdb': dict(PKD_BOUNDARIES, **TEACHER_FED),
     'pkdb-own': dict(PKD_BOUNDARIES, **OWN_INPUT),
-    # ... a fed block's input the teacher's feature with the student's own
-    # per-channel mean and std there (feed_statistics='own'), with the
-    # relative MSE or PKD's loss at the boundaries
-    'ownstats': {'model.feed_statistics': 'own'},
-    'pkdb-ownstats': dict(PKD_BOUNDARIES, **{'model.feed_statistics': 'own'}),
     # ... every boundary's feature loss kept end to end (FitNets-style
     # hints beside KD once the blocks are merged), or also while
     # half-merged

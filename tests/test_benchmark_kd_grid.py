@@ -40,20 +40,17 @@ def test_kd_grid_variants_set_the_feature_loss_they_name(name):
         mse10=(False, 10.))[name]
 
 
-@pytest.mark.parametrize('name', ['pkdb', 'pkdb-own', 'pkdb-ownstats'])
+@pytest.mark.parametrize('name', ['pkdb', 'pkdb-own'])
 def test_kd_grid_pkd_variants_replace_the_boundary_loss(name):
     # PKD's loss at the boundaries (weight 10, no relative-MSE keys left
     # over); -own also moves the half-merged groups to their own inputs
-    # (as the shipped config does), -ownstats feeds the own statistics
     cfg = Config.fromfile(osp.join(DEMO, kd_grid.CONFIG_FILES['StableKD']))
     cfg.merge_from_dict(kd_grid.VARIANTS[name])
     cfg.model.teacher_ckpt = None
-    model = build_model(cfg)
-    loss = model.feat_loss
+    loss = build_model(cfg).feat_loss
     assert (type(loss).__name__, loss.loss_weight) == ('PKDLoss', 10.)
     assert cfg.recomposition.half.get('own_input', 0) == (
-        0 if name == 'pkdb' else [0.0, 1.0])
-    assert model.feeding.own_statistics == (name == 'pkdb-ownstats')
+        [0.0, 1.0] if name == 'pkdb-own' else 0)
 
 
 @pytest.mark.parametrize('name, task, supervised', [

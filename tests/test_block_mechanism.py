@@ -144,53 +144,6 @@ def test_own_input_mixes_the_students_feature_into_a_fed_block(
         model.feat_loss(seen['own'], teacher.detach()))
 
 
-@pytest.mark.parametrize('share', [0.0, 0.5])
-def test_own_statistics_feed_the_teachers_pattern_at_the_students_scale(
-        cls_config, share):
-    model = build_model(cls_config(
-        extra="model = dict(feed_statistics='own')")).train()
-    model.set_groups([[0, 1], [2, 3]])
-    model.set_own_input(share)
-    seen, losses = _fed_block_2(model)
-    teacher, own = model.alignments(1, seen['teacher']), seen['own']
-    fed = (seen['received'] - share * own) / (1 - share)
-    # per channel over the batch and positions: the student's own mean and
-    # std, the teacher's pattern (correlation 1 with it, channel by channel)
-    dims = (0, 2, 3)
-    torch.testing.assert_close(fed.mean(dims), own.mean(dims),
-                               atol=1e-4, rtol=1e-4)
-    torch.testing.assert_close(fed.std(dims), own.std(dims),
-                               atol=1e-4, rtol=2e-2)  # up to the eps
-    assert not torch.allclose(fed.std(dims), teacher.std(dims), rtol=0.1)
-    standard = [(x - x.mean(dims, keepdim=True)) / x.std(dims, keepdim=True)
-                for x in (fed, teacher)]
-    torch.testing.assert_close(*standard, atol=1e-3, rtol=1e-3)
-    # the head group still learns from its own blocks only, and block 1
-    # still learns the teacher's feature as aligned
-    assert _grad_blocks(model, losses['loss_kd']) == {2, 3}
-    torch.testing.assert_close(losses['loss_feat_b1'],
-                               model.feat_loss(own, teacher.detach()))
-
-
-@pytest.mark.parametrize('value', ['student', None, True])
-def test_feed_statistics_other_than_teacher_or_own_is_refused(
-        cls_config, value):
-    with pytest.raises(ValueError, match="feed_statistics must be 'teacher' "
-                       "or 'own'"):
-        build_model(cls_config(
-            extra=f'model = dict(feed_statistics={value!r})'))
-
-
-def test_match_statistics_refuses_shapes_it_cannot_read():
-    from mmstablekd.models.blocks.teacher_feeding import match_statistics
-    with pytest.raises(ValueError, match=r'got \(2, 3\) and \(2, 4\)'):
-        match_statistics(torch.ones(2, 3), torch.ones(2, 4))
-    tokens = torch.randn(2, 5, 3)
-    reference = 3 * torch.randn(2, 5, 3) + 1
-    matched = match_statistics(tokens, reference)
-    torch.testing.assert_close(matched.mean((0, 1)), reference.mean((0, 1)))
-
-
 @pytest.mark.parametrize('share', [-0.1, 1.5, True, 'half', None])
 def test_own_input_outside_zero_one_is_refused(model, share):
     with pytest.raises(ValueError, match=r'own_input must be a number in '

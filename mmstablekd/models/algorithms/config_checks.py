@@ -115,8 +115,6 @@ CHECKS: Dict[str, Callable[[Any], Any]] = {
         'task_loss_weight', v, minimum=0),
     'task_loss_names': check_task_loss_names,
     'keep_internal_losses': lambda v: check_bool('keep_internal_losses', v),
-    'feed_statistics': lambda v: v in ('teacher', 'own') or fail(
-        'feed_statistics', "'teacher' or 'own'", v),
     'alignment': check_alignment,
     'loss_aggregator': lambda v: check_dict(
         'loss_aggregator', v, optional=True,

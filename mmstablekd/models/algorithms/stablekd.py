@@ -113,12 +113,6 @@ class StableKD(BaseModel):
             error.
         keep_internal_losses (bool): also apply ``feat_loss`` at boundaries
             inside a group (after blocks are merged). Default: False.
-        feed_statistics (str): per-channel statistics of a fed block's
-            input: ``'teacher'`` (the aligned teacher feature as it is; the
-            paper's) or ``'own'`` (the teacher's feature given the mean and
-            standard deviation over the batch of the student's own feature
-            at that boundary, see :class:`TeacherFeeding`). The feature
-            loss's target stays the teacher's. Default: 'teacher'.
         loss_aggregator (dict, optional): how the distillation losses
             (``feat_b<j>`` and the output losses, not the student's own
             losses) are weighted, e.g. ``dict(type='AdaptiveLossAggregator')``;
@@ -154,7 +148,6 @@ class StableKD(BaseModel):
                  alignment: Union[dict, str, None] = 'auto',
                  resize: Optional[str] = 'nearest',
                  keep_internal_losses: bool = False,
-                 feed_statistics: str = 'teacher',
                  loss_aggregator: Optional[dict] = None,
                  probe_input_shape: Optional[Sequence[int]] = None,
                  inherit: Sequence[str] = (),
@@ -211,8 +204,7 @@ class StableKD(BaseModel):
         self.output_paths = OutputPaths(output_losses or {}, self.teacher)
         self.task_loss_weight = task_loss_weight
         self.task_loss_names = dict(task_loss_names)
-        self.feeding = TeacherFeeding(self.student, self.student_plan,
-                                      feed_statistics)
+        self.feeding = TeacherFeeding(self.student, self.student_plan)
         self.grouping = BlockGrouping(
             self.num_blocks, self.feeding, self.alignments,
             self.output_paths.names, keep_internal_losses)

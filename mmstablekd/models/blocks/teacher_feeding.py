@@ -26,25 +26,16 @@ class TeacherFeeding:
     With :attr:`own_share` ``s`` above 0, a fed consumer receives
     ``(1 - s) * feed(j) + s * own`` instead, ``own`` being the student's
     own (detached) boundary-``j`` feature: at 1 it is fed its real input,
-    still cut from the gradient of the group before it. With
-    ``statistics='own'``, ``feed(j)`` is first given ``own``'s per-channel
-    mean and standard deviation over the batch (:func:`match_statistics`):
-    the teacher's pattern at the scale the student's block works at.
+    still cut from the gradient of the group before it.
 
     Args:
         student (nn.Module): the student network.
         plan (BlockPlan): the student's block plan.
-        statistics (str): per-channel statistics of the fed feature,
-            ``'teacher'`` (as aligned) or ``'own'``. Default: 'teacher'.
     """
 
-    def __init__(self,
-                 student: nn.Module,
-                 plan: BlockPlan,
-                 statistics: str = 'teacher') -> None:
+    def __init__(self, student: nn.Module, plan: BlockPlan) -> None:
         self.plan = plan
         self.own_share = 0.0
-        self.own_statistics = statistics == 'own'
         self._swaps = None
         for name, consumer in plan.consumers.items():
             module = get_module(student, name, 'student')
@@ -68,12 +59,10 @@ class TeacherFeeding:
                 j = swapped.get(id(tensor))
                 if j is None:
                     return tensor
-                fed, own = self._feed(j), tensor.detach()
-                if self.own_statistics:
-                    fed = match_statistics(fed, own)
                 if not self.own_share:
-                    return fed
-                return torch.lerp(fed, own, self.own_share)
+                    return self._feed(j)
+                return torch.lerp(self._feed(j), tensor.detach(),
+                                  self.own_share)
 
             return map_tensors(args, swap), map_tensors(kwargs, swap)
 
@@ -120,26 +109,3 @@ class TeacherFeeding:
             yield
         finally:
             self._swaps = self._feed = None
-
-
-def match_statistics(feature: torch.Tensor,
-                     reference: torch.Tensor,
-                     eps: float = 1e-5) -> torch.Tensor:
-    """``feature`` standardised per channel, then given ``reference``'s
-    per-channel mean and standard deviation; both taken over the batch and
-    the positions of maps ``(N, C, H, W)``, tokens ``(N, L, C)`` or vectors
-    ``(N, C)``. Shapes: ``feature`` and ``reference`` alike, returned
-    alike."""
-    dims = {4: (0, 2, 3), 3: (0, 1), 2: (0, )}.get(feature.dim())
-    if dims is None or feature.shape != reference.shape:
-        raise ValueError(
-            'match_statistics takes two maps (N, C, H, W), token sequences '
-            '(N, L, C) or vectors (N, C) of one shape, got '
-            f'{tuple(feature.shape)} and {tuple(reference.shape)}.')
-    mean, var = (torch.mean(feature, dims, keepdim=True),
-                 torch.var(feature, dims, unbiased=False, keepdim=True))
-    ref_mean, ref_var = (torch.mean(reference, dims, keepdim=True),
-                         torch.var(reference, dims, unbiased=False,
-                                   keepdim=True))
-    return (feature - mean) * torch.sqrt((ref_var + eps) /
-                                         (var + eps)) + ref_mean
