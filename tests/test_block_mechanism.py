@@ -113,9 +113,12 @@ def test_merged_block_receives_the_students_own_feature(model):
     assert received['layer2'] is own['layer1']
 
 
-def _fed_block_2(model):
-    """One loss pass; what block 2 (``layer3``) received, block 1's own
-    output and the teacher's at boundary 1, and the losses."""
+@pytest.mark.parametrize('share', [0.0, 0.25, 1.0])
+def test_own_input_mixes_the_students_feature_into_a_fed_block(
+        model, share):
+    model.set_groups([[0, 1], [2, 3]])
+    model.set_own_input(share)
+    inputs, samples = _batch(model)
     seen = {}
     model.student.backbone.layer3.register_forward_pre_hook(
         lambda m, args: seen.__setitem__('received', args[0]))
@@ -123,15 +126,7 @@ def _fed_block_2(model):
         lambda m, a, out: seen.__setitem__('own', out))
     model.teacher.backbone.layer2.register_forward_hook(
         lambda m, a, out: seen.__setitem__('teacher', out))
-    return seen, model.loss(*_batch(model))
-
-
-@pytest.mark.parametrize('share', [0.0, 0.25, 1.0])
-def test_own_input_mixes_the_students_feature_into_a_fed_block(
-        model, share):
-    model.set_groups([[0, 1], [2, 3]])
-    model.set_own_input(share)
-    seen, losses = _fed_block_2(model)
+    losses = model.loss(inputs, samples)
     teacher = model.alignments(1, seen['teacher'])
     torch.testing.assert_close(
         seen['received'], (1 - share) * teacher + share * seen['own'])
