@@ -136,15 +136,25 @@ def _merge_warmup(cell: dict) -> dict:
     next 10% of training (a chained ``LinearLR``; iterations counted as
     the demo config's ``RecompositionHook`` counts them)."""
     from mmengine.config import Config
-    recomposition = Config.fromfile(
-        osp.join(CONFIGS, CONFIG_FILES['StableKD'])).recomposition
+
+    from mmstablekd.engine.stages import stage_list, stage_starts
+    stages = stage_list(Config.fromfile(osp.join(
+        CONFIGS, CONFIG_FILES['StableKD'])).recomposition, 'kd_grid')
     epochs, per_epoch = train_length(cell['data'], budget(cell))
     iters = epochs * per_epoch
-    merge = round(recomposition.merged.begin * iters)
+    merge = stage_starts([stage['begin'] for stage in stages], iters)[-1]
     return {'param_scheduler': [
         dict(type='CosineAnnealingLR', by_epoch=True, eta_min=0.0),
+        # LinearLR needs two steps or more
         dict(type='LinearLR', start_factor=0.01, by_epoch=False,
              begin=merge, end=merge + max(2, round(0.1 * iters)))]}
+
+
+def _shares(half: float, merged: float) -> dict:
+    """The half-merged and merged stages beginning at these shares of
+    training."""
+    return {'recomposition.half.begin': half,
+            'recomposition.merged.begin': merged}
 
 
 # StableKD variants: name -> overrides of the StableKD config, or a
@@ -192,12 +202,10 @@ VARIANTS = {
         'kd', 'feat_b0', 'feat_b1', 'feat_b2'],
         'recomposition.half.losses': ['kd', 'feat_b1']},
     # ... decomposed 10%, half-merged 10% (end to end from 20%)
-    'short': {'recomposition.half.begin': 0.1,
-              'recomposition.merged.begin': 0.2},
+    'short': _shares(0.1, 0.2),
     # ... decomposed 30%, half-merged 30% (end to end from 60%: the
     # detection configs' shares)
-    'long': {'recomposition.half.begin': 0.3,
-             'recomposition.merged.begin': 0.6},
+    'long': _shares(0.3, 0.6),
     # ... the learning rate warmed up linearly over the first 20 iterations
     # (from 1%), then the cosine decay
     'warmup': {'param_scheduler': [
@@ -225,8 +233,7 @@ VARIANTS = {
     # every regrouping)
     'mse-cycles': dict(MSE, **_cycles(0.5)),
     # ... decomposed 10%, half-merged 10%
-    'mse-short': dict(MSE, **{'recomposition.half.begin': 0.1,
-                              'recomposition.merged.begin': 0.2}),
+    'mse-short': dict(MSE, **_shares(0.1, 0.2)),
     # ... every boundary's feature loss kept while half-merged
     'mse-keep': dict(MSE, **{'model.keep_internal_losses': True}),
     # ... the plain MSE weighted 10x / 100x
@@ -376,20 +383,20 @@ def cell_runs(cell: dict, seeds, variants, teachers: dict) -> list:
                        'model.teacher_ckpt': t_ckpt,
                        'model.task_loss_weight': ce,
                        'model.output_losses.kd.loss.loss_weight': kd})
+    stablekd = {  # equal widths: no alignment to vary
+        variant: variant_options(variant, cell) for variant in variants
+        if not (cell['ratio'] == 1.0 and variant in ALIGNMENT_VARIANTS)}
+    name = cell_name(cell)
     runs = []
     for seed in seeds:
         seeded = {'randomness.seed': seed}
         runs.append(alone_run(cell, seed))
-        name = cell_name(cell)
         runs.append(((name, 'KD', seed), CONFIG_FILES['KD'],
                      dict(distill, **seeded)))
-        for variant in variants:
-            if cell['ratio'] == 1.0 and variant in ALIGNMENT_VARIANTS:
-                continue  # equal widths: no alignment to vary
+        for variant, options in stablekd.items():
             runs.append(((name, f'StableKD {variant}', seed),
                          CONFIG_FILES['StableKD'],
-                         {**distill, **variant_options(variant, cell),
-                          **seeded}))
+                         {**distill, **options, **seeded}))
     return runs
 
 

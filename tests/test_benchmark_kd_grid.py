@@ -108,8 +108,8 @@ def test_kd_grid_cycle_variants_peak_where_they_say(name, peaks):
     optimizer = torch.optim.SGD(torch.nn.Linear(2, 2).parameters(), lr=1.0)
     cycles = StageCyclicLR(optimizer, stages=cfg.recomposition, end=100,
                            **scheduler)
-    starts = [round(100 * stage['begin'])
-              for stage in stage_list(cfg.recomposition, 'test')] + [100]
+    starts = stage_starts([stage['begin'] for stage in stage_list(
+        cfg.recomposition, 'test')], 100) + [100]
     lrs = []
     for _ in range(100):
         lrs.append(optimizer.param_groups[0]['lr'])
