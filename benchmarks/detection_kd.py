@@ -1,9 +1,9 @@
 """Detection distillation on the shapes: StableKD against the detector KD
-baselines, for two families.
+baselines, for three families.
 
     OMP_NUM_THREADS=1 python benchmarks/detection_kd.py \
         [--work-dir work_dirs/detection_kd] [--out docs/detection_kd.md] \
-        [--families retinanet fcos] [--methods alone mse pkd crosskd \
+        [--families retinanet fcos gfl] [--methods alone mse pkd crosskd \
         crosskd-pkd crosskd-pkd-noinherit stablekd stablekd-pkd \
         stablekd-crosskd stablekd-crosskd-pkd stablekd-crosskd-pkd-w10 \
         stablekd-crosskd-pkd-keep stablekd-crosskd-pkd-epochs \
@@ -15,8 +15,8 @@ baselines, for two families.
         [--images 256 64] [--teacher-epochs N] [--cfg-options KEY=VALUE ...] \
         [--tag NAME --student-width 16 --student-options KEY=VALUE ...]
 
-Per family (RetinaNet, FCOS: R-18 at width 32 -> 16, the teacher's FPN and
-head widths), a teacher is trained once (its demo config: 24 epochs); then,
+Per family (RetinaNet, FCOS, GFL: R-18 at width 32 -> 16, the teacher's FPN
+and head widths), a teacher is trained once (its demo config: 24 epochs); then,
 per seed and budget (student epochs; 4: the student alone far from its
 ceiling, 12: the demo configs'), through ``tools/train.py`` on the shipped
 demo configs (``configs/demo/``): the student alone, raw-MSE FPN imitation
@@ -75,6 +75,7 @@ FAMILIES = {  # name -> (teacher config, the configs' model suffix)
     'retinanet': ('retinanet_r18-w32_shapes_teacher.py',
                   'retinanet_r18-w32-w16_shapes.py'),
     'fcos': ('fcos_r18-w32_shapes_teacher.py', 'fcos_r18-w32-w16_shapes.py'),
+    'gfl': ('gfl_r18-w32_shapes_teacher.py', 'gfl_r18-w32-w16_shapes.py'),
 }
 # the StableKD config whose margin over the KD baselines the report gives:
 # the twin of CrossKD-style + PKD (the strongest baseline) + recomposition

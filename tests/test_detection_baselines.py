@@ -6,6 +6,7 @@ import copy
 
 import pytest
 import torch
+from mmdet.models.dense_heads.gfl_head import Integral
 from mmdet.models.task_modules.coders import DeltaXYWHBBoxCoder
 from mmdet.structures.bbox import bbox_overlaps, distance2bbox
 from mmengine.config import Config
@@ -99,14 +100,14 @@ def test_head_kd_trains_the_student_outputs_only():
     assert all(t.grad is None for g in teacher for t in g)
 
 
-def _giou_term(student, teacher, box):
+def _giou_term(student, teacher, box, box_dims=4):
     """The box term alone, for one anchor: a teacher score of 0 logits on
     1 class weighs it by 1/2 (the normaliser, at least 1, is 1), and the
     class term is 0."""
     cls = [torch.zeros(1, 1, 1, 1)]
-    return DenseHeadKDLoss(box=box)(
-        (cls, [student.view(1, 4, 1, 1)]),
-        (cls, [teacher.view(1, 4, 1, 1)])) / 0.5
+    return DenseHeadKDLoss(box=box, box_dims=box_dims)(
+        (cls, [student.view(1, box_dims, 1, 1)]),
+        (cls, [teacher.view(1, box_dims, 1, 1)])) / 0.5
 
 
 def test_head_kd_compares_retinanet_deltas_by_the_giou_of_decoded_boxes():
@@ -129,6 +130,31 @@ def test_head_kd_compares_fcos_distances_by_the_giou_of_decoded_boxes():
                                  is_aligned=True)
     torch.testing.assert_close(_giou_term(s, t, 'distance').view(1),
                                expected)
+
+
+def test_head_kd_compares_gfl_distributions_by_the_giou_of_decoded_boxes():
+    # GFLHead decodes 4 x 17 bin logits by their expectation (Integral),
+    # in strides from the anchor's centre
+    point, stride = torch.tensor([[50., 40.]]), 8.
+    g = torch.Generator().manual_seed(0)
+    s, t = torch.randn(2, 68, generator=g) * 3
+    integral = Integral(reg_max=16)
+    boxes = distance2bbox(point.repeat(2, 1),
+                          integral(torch.stack([s, t])) * stride)
+    expected = 1 - bbox_overlaps(boxes[:1], boxes[1:], mode='giou',
+                                 is_aligned=True)
+    assert expected.item() > 0.05  # two different boxes
+    torch.testing.assert_close(
+        _giou_term(s, t, 'distribution', box_dims=68).view(1), expected)
+    assert _giou_term(t, t, 'distribution', box_dims=68).item() == \
+        pytest.approx(0, abs=1e-6)
+
+
+def test_head_kd_refuses_box_sizes_its_encoding_cannot_have():
+    with pytest.raises(ValueError, match="box='distribution'"):
+        DenseHeadKDLoss(box='distance', box_dims=68)
+    with pytest.raises(ValueError, match=r'4 \* \(reg_max \+ 1\)'):
+        DenseHeadKDLoss(box='distribution', box_dims=66)
 
 
 def test_head_kd_refuses_outputs_of_different_heads():
@@ -243,6 +269,7 @@ class Metrics(Hook):
     'pkd_retinanet_r18-w32-w16_shapes.py',
     'crosskd_retinanet_r18-w32-w16_shapes.py',
     'crosskd_fcos_r18-w32-w16_shapes.py',
+    'crosskd_gfl_r18-w32-w16_shapes.py',
 ])
 def test_shipped_baseline_trains_through_a_runner(config, shapes, tmp_path):
     runner = Runner.from_cfg(shapes_demo_config(config, shapes,

@@ -105,6 +105,7 @@ def _runner(config, data_root, work_dir, **overrides):
 @pytest.mark.parametrize('config', [
     'crosskd-pkd_retinanet_r18-w32-w16_shapes.py',
     'stablekd-crosskd-pkd_fcos_r18-w32-w16_shapes.py',
+    'stablekd-crosskd-pkd_gfl_r18-w32-w16_shapes.py',
 ])
 def test_shipped_detection_configs_start_the_students_head_as_the_teachers(
         config, tmp_path):

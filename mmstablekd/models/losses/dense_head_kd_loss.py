@@ -18,7 +18,8 @@ class DenseHeadKDLoss(nn.Module):
 
     Both arguments are what an MMDetection dense head's ``forward``
     returns for the FPN levels: ``(cls_scores, bbox_preds, *extras)``, each
-    a list of one map per level (RetinaNet, FCOS with its centerness, ATSS).
+    a list of one map per level (RetinaNet, FCOS with its centerness, ATSS,
+    GFL).
     With ``p_t`` the teacher's sigmoid class probabilities and ``w`` the
     largest of them at each anchor (the teacher's soft foreground)::
 
@@ -37,10 +38,14 @@ class DenseHeadKDLoss(nn.Module):
             compared by GIoU: ``'delta'`` (``(dx, dy, dw, dh)`` of
             ``DeltaXYWHBBoxCoder`` with unit ``target_stds``: RetinaNet),
             ``'distance'`` (``(l, t, r, b)`` >= 0 from the anchor point:
-            FCOS), or ``'raw'`` (L1 on the values, any encoding, e.g. GFL's
-            distributions). Default: ``'delta'``.
-        box_dims (int): values per anchor in ``bbox_preds`` (4; with
-            ``'raw'`` e.g. ``4 * (reg_max + 1)`` for GFL). Default: 4.
+            FCOS), ``'distribution'`` (logits of a distribution over
+            ``reg_max + 1`` bins per side, decoded to ``(l, t, r, b)`` by
+            their expectation, as ``GFLHead``'s ``Integral`` decodes them:
+            GFL), or ``'raw'`` (L1 on the values, any encoding).
+            Default: ``'delta'``.
+        box_dims (int): values per anchor in ``bbox_preds``: 4, or
+            ``4 * (reg_max + 1)`` with ``'distribution'`` (68 for GFL's
+            ``reg_max=16``), any with ``'raw'``. Default: 4.
         beta (float): exponent of the quality-focal modulation. Default: 1.
         reg_weight (float): weight of the box term. Default: 1.0.
         loss_weight (float): multiplier of the loss. Default: 1.0.
@@ -51,13 +56,23 @@ class DenseHeadKDLoss(nn.Module):
                  beta: float = 1.0, reg_weight: float = 1.0,
                  loss_weight: float = 1.0):
         super().__init__()
-        if box not in ('delta', 'distance', 'raw'):
+        if box not in ('delta', 'distance', 'distribution', 'raw'):
             raise ValueError(f"DenseHeadKDLoss box must be 'delta', "
-                             f"'distance' or 'raw', got {box!r}.")
-        if box != 'raw' and box_dims != 4:
+                             f"'distance', 'distribution' or 'raw', got "
+                             f'{box!r}.')
+        if box == 'distribution':
+            if box_dims % 4 or box_dims < 8:
+                raise ValueError(
+                    f"DenseHeadKDLoss box='distribution' needs box_dims = "
+                    f'4 * (reg_max + 1) (68 for GFLHead(reg_max=16)), got '
+                    f'{box_dims}.')
+            from mmdet.models.dense_heads.gfl_head import Integral
+            self.integral = Integral(reg_max=box_dims // 4 - 1)
+        elif box != 'raw' and box_dims != 4:
             raise ValueError(
                 f'DenseHeadKDLoss compares {box!r} boxes of 4 values, got '
-                f"box_dims={box_dims}: use box='raw'.")
+                f"box_dims={box_dims}: use box='distribution' (GFL) or "
+                f"'raw'.")
         self.box, self.box_dims = box, box_dims
         self.beta, self.reg_weight = beta, reg_weight
         self.loss_weight = loss_weight
@@ -120,13 +135,22 @@ class DenseHeadKDLoss(nn.Module):
         """``(x1, y1, x2, y2)`` relative to the anchor (centre at 0, unit
         size): GIoU is unchanged by the anchor's position and by scaling
         either axis, so this is the GIoU of the decoded boxes."""
-        if self.box == 'distance':
+        if self.box == 'distribution':
+            box = self._expected_distances(box)
+        if self.box in ('distance', 'distribution'):
             left, top, right, bottom = box.clamp(min=0).unbind(dim=2)
             return -left, -top, right, bottom
         dx, dy, dw, dh = box.unbind(dim=2)
         half_w = dw.clamp(-_MAX_LOG_RATIO, _MAX_LOG_RATIO).exp() / 2
         half_h = dh.clamp(-_MAX_LOG_RATIO, _MAX_LOG_RATIO).exp() / 2
         return dx - half_w, dy - half_h, dx + half_w, dy + half_h
+
+    def _expected_distances(self, box: torch.Tensor) -> torch.Tensor:
+        """``(N, A, 4 * (R + 1), H, W)`` logits -> ``(N, A, 4, H, W)``:
+        each side's expected distance in bins (strides), by ``Integral``."""
+        n, anchors, dims, h, w = box.shape
+        sides = self.integral(box.permute(0, 1, 3, 4, 2).reshape(-1, dims))
+        return sides.view(n, anchors, h, w, 4).permute(0, 1, 4, 2, 3)
 
     def _check(self, student, teacher) -> None:
         shapes = [[[tuple(t.shape) for t in group] for group in outputs]
