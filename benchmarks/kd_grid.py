@@ -184,6 +184,11 @@ VARIANTS = {
     # feature to the student's own (detached) over the stage (today's
     # default; named for the earlier reports)
     'own': OWN_INPUT,
+    # ... moving from the teacher's feature to the student's own over both
+    # stages before the merge: half way while decomposed, the rest while
+    # half-merged
+    'own-early': {'recomposition.decomposed.own_input': [0.0, 0.5],
+                  'recomposition.half.own_input': [0.5, 1.0]},
     # ... every boundary's feature loss kept while half-merged
     'keep': {'model.keep_internal_losses': True},
     # ... PKD's standardised loss at the boundaries (1 - Pearson r per

@@ -76,6 +76,20 @@ def test_kd_grid_variants_train_the_losses_they_name(name, task, supervised):
         assert model.grouping.supervised_boundaries() == boundaries, stage
 
 
+@pytest.mark.parametrize('name, ramps', [
+    ('default', [0.0, [0.0, 1.0], 0.0]),
+    ('teacher-fed', [0.0, 0.0, 0.0]),
+    ('own-early', [[0.0, 0.5], [0.5, 1.0], 0.0])])
+def test_kd_grid_variants_feed_the_inputs_they_name(name, ramps):
+    # each stage's own_input (the student's share of a fed block's input)
+    # as RecompositionHook reads it, and a ramp it accepts
+    cfg = Config.fromfile(osp.join(DEMO, kd_grid.CONFIG_FILES['StableKD']))
+    cfg.merge_from_dict(kd_grid.VARIANTS[name])
+    stages = stage_list(cfg.recomposition, 'test')
+    assert [s.get('own_input', 0.0) for s in stages] == ramps
+    RecompositionHook(stages=cfg.recomposition)
+
+
 @pytest.mark.parametrize('name, clip', [
     ('default', dict(max_norm=10.0)), ('noclip', None),
     ('clip5', dict(max_norm=5.0))])
