@@ -231,3 +231,42 @@ def test_relative_loss_sees_the_joint_batch(tmp_path):
     for rank in (0, 1):
         ddp = torch.load(tmp_path / f'grad{rank}.pth', weights_only=True)
         torch.testing.assert_close(ddp, scale.grad)
+
+
+def _gloo_threads_after_teardown(rank, port, out):
+    """On ``rank`` of 2: the process group set up and torn down by the
+    launcher's functions around a DDP model, as ``tools/train.py`` does;
+    saves the names of this process's threads left running after it."""
+    from mmengine.config import Config
+    from torch.nn.parallel import DistributedDataParallel
+
+    from mmstablekd.utils import setup_launcher, teardown_launcher
+    os.environ.update(MASTER_ADDR='127.0.0.1', MASTER_PORT=str(port),
+                      RANK=str(rank), WORLD_SIZE='2', LOCAL_RANK=str(rank))
+    setup_launcher(Config(dict(launcher='pytorch')))
+
+    def train():  # leaves its model in a reference cycle, as a Runner does
+        holder = {'model': DistributedDataParallel(torch.nn.Linear(4, 2))}
+        holder['self'] = holder
+        holder['model'](torch.randn(2, 4)).sum().backward()
+
+    train()
+    teardown_launcher()
+    threads = [open(f'/proc/self/task/{task}/comm').read().strip()
+               for task in os.listdir('/proc/self/task')]
+    torch.save(threads, f'{out}{rank}.pth')
+
+
+def test_teardown_ends_the_gloo_threads(tmp_path):
+    """After ``teardown_launcher`` no gloo thread of the group is left to
+    abort the process at exit ("terminate called ...", SIGABRT), though a
+    DDP model that holds the group is still uncollected garbage.
+    (``torch._dynamo``, which DDP's constructor imports, also keeps the
+    group when first imported after it was created; importing mmstablekd
+    imports it before.)"""
+    torch.multiprocessing.spawn(
+        _gloo_threads_after_teardown, nprocs=2,
+        args=(_free_port(), str(tmp_path / 'threads')))
+    for rank in (0, 1):
+        threads = torch.load(tmp_path / f'threads{rank}.pth')
+        assert not [t for t in threads if 'gloo' in t], threads

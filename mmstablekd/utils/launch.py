@@ -1,4 +1,6 @@
 """Adapt a config to the machine it is launched on."""
+import gc
+
 import torch
 import torch.distributed as dist
 from mmengine.config import Config
@@ -24,8 +26,7 @@ def setup_launcher(cfg: Config) -> None:
         wrapper.update(cfg.get('model_wrapper_cfg') or {})
         wrapper['device_ids'] = None
         cfg.model_wrapper_cfg = wrapper
-        cfg.setdefault('env_cfg', {}).setdefault('dist_cfg', {})
-        cfg.env_cfg.dist_cfg.backend = 'gloo'
+        cfg.merge_from_dict({'env_cfg.dist_cfg.backend': 'gloo'})
     optim_wrapper = cfg.get('optim_wrapper') or {}
     if optim_wrapper.get('type') == 'AmpOptimWrapper':
         optim_wrapper.type = 'mmstablekd.AutocastOptimWrapper'
@@ -40,11 +41,15 @@ def teardown_launcher() -> None:
     interpreter finalisation, when gloo's worker threads may still hold
     work objects with Python references: the process can then abort at
     exit ("terminate called without an active exception", SIGABRT) after a
-    correct run. The barrier makes every rank finish its last collective
-    before any rank closes its connections. Not for a run that failed: the
-    other ranks may be inside a collective, and the barrier would wait for
-    them until the timeout.
+    correct run. A finished Runner is garbage in reference cycles that
+    still holds its DDP model, and with it the group: collected first, the
+    group's gloo threads end with ``destroy_process_group`` (uncollected,
+    they were still running at exit). The barrier makes every rank finish
+    its last collective before any rank closes its connections. Not for a
+    run that failed: the other ranks may be inside a collective, and the
+    barrier would wait for them until the timeout.
     """
     if dist.is_available() and dist.is_initialized():
+        gc.collect()
         dist.barrier()
         dist.destroy_process_group()
