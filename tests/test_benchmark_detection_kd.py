@@ -87,6 +87,16 @@ def test_detection_kd_reports_its_methods(tmp_path):
                 (tmp_path / f'{method}.md').read_text().splitlines()[2:]]
         assert [(r[0].strip('| '), r[1]) for r in rows] == stages, method
         assert all(float(v.strip('| ')) > 0 for r in rows for v in r[2:])
+    # ... and the validation-curve tool: StableKD's one validation, after
+    # the 5th epoch (iteration 5), in its end-to-end stage
+    out = subprocess.run([sys.executable, osp.join(
+        ROOT, 'tools', 'analysis', 'val_curve.py'), '--runs', 'StableKD',
+        str(runs / 'stablekd-crosskd-pkd' / 'seed0')], cwd=tmp_path,
+        check=True, capture_output=True, text=True)
+    stablekd = json.load(open(runs / 'stablekd-crosskd-pkd' / 'seed0' /
+                              'result.json'))
+    assert out.stdout.splitlines()[2] == \
+        f'| 5 | 5 | {stablekd["mAP"]:.3f} (stage 2) |'
 
 
 def test_detection_kd_student_width_builds_narrower_students():
@@ -139,6 +149,9 @@ def test_detection_kd_variants_set_what_their_names_say():
         # only the -keep variant keeps the boundary losses once merged
         assert cfg.model.get('keep_internal_losses', False) == \
             method.endswith('-keep'), method
+        # only the -nowarmup variants start at the full learning rate
+        warmup, = [s for s in cfg.param_scheduler if s.type == 'LinearLR']
+        assert (warmup.start_factor == 1.0) == method.endswith('-nowarmup')
         if not method.startswith('stablekd'):
             continue
         # the stages begin at 30% / 60% of the iterations (the shipped
