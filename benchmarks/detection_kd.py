@@ -12,7 +12,8 @@ baselines, for three families.
         stablekd-crosskd-pkd-pkdb stablekd-crosskd-pkd-noinherit \
         crosskd-nowarmup crosskd-pkd-nowarmup stablekd-crosskd-pkd-nowarmup] \
         [--budgets 4 12] [--seeds 0 1 2] [--jobs 1] \
-        [--images 256 64] [--teacher-epochs N] [--cfg-options KEY=VALUE ...] \
+        [--images 256 64] [--teacher-epochs N] [--teacher-depth 34] \
+        [--cfg-options KEY=VALUE ...] \
         [--tag NAME --student-width 16 --student-options KEY=VALUE ...]
 
 Per family (RetinaNet, FCOS, GFL: R-18 at width 32 -> 16, the teacher's FPN
@@ -208,11 +209,20 @@ def width_options(method: str, width: int) -> list:
             f'{model}neck.in_channels=[{levels}]']
 
 
+def teacher_depth_options(depth, distilled: bool) -> list:
+    """Options that make the teacher a ResNet of ``depth`` (None: its
+    config's, 18), for the teacher's own run or a distilled student's."""
+    if depth is None:
+        return []
+    return [f'model.{"teacher." if distilled else ""}backbone.depth={depth}']
+
+
 def plan(families, methods, budgets, seeds, teachers: dict,
-         width: int = STUDENT_WIDTH, extra: tuple = ()) -> list:
+         width: int = STUDENT_WIDTH, extra: tuple = (),
+         teacher_depth=None) -> list:
     """Every student run: ``((family, method, budget, seed), config,
     options)``; the students of base width ``width``, ``extra`` options
-    appended to each."""
+    appended to each, their teachers ResNets of ``teacher_depth``."""
     runs = []
     for family in families:
         for budget in budgets:
@@ -222,6 +232,8 @@ def plan(families, methods, budgets, seeds, teachers: dict,
                         teachers[family]['ckpt']
                     variant = METHODS[method][2] + width_options(
                         method, width) + list(extra)
+                    if ckpt is not None:
+                        variant += teacher_depth_options(teacher_depth, True)
                     runs.append(((family, method, budget, seed),
                                  config_of(family, method),
                                  student_options(seed, budget, ckpt,
@@ -381,6 +393,11 @@ def main():
     parser.add_argument('--student-options', nargs='+', default=[],
                         metavar='KEY=VALUE',
                         help="appended to the students' options only")
+    parser.add_argument('--teacher-depth', type=int, choices=(18, 34),
+                        help="the teachers' ResNet depth (default: their "
+                        "configs', 18; 34 keeps the widths, so the FPN's "
+                        "inputs): teachers to <family>/teacher-r<depth>, "
+                        "students to <budget>ep-r<depth>[-<tag>]")
     parser.add_argument('--tag', help='required with --student-width or '
                         "--student-options: the students' runs go to "
                         '<budget>ep-<tag>, apart from the default ones')
@@ -397,14 +414,18 @@ def main():
     common = data_options(data_root) + args.cfg_options
     epochs = [] if args.teacher_epochs is None else [
         f'train_cfg.max_epochs={args.teacher_epochs}']
+    epochs += teacher_depth_options(args.teacher_depth, False)
+    depth = '' if args.teacher_depth is None else f'-r{args.teacher_depth}'
     teachers = run_parallel(  # the families' teachers side by side
         [(family, FAMILIES[family][0], epochs + common)
          for family in args.families], args.jobs,
         lambda family, config, options: run(
-            config, osp.join(args.work_dir, family, 'teacher'), options))
+            config, osp.join(args.work_dir, family, f'teacher{depth}'),
+            options))
     runs = plan(args.families, args.methods, args.budgets, args.seeds,
-                teachers, args.student_width, args.student_options)
-    tag = f'-{args.tag}' if args.tag else ''
+                teachers, args.student_width, args.student_options,
+                args.teacher_depth)
+    tag = depth + (f'-{args.tag}' if args.tag else '')
     results = run_parallel(runs, args.jobs, lambda key, config, options: run(
         config, osp.join(args.work_dir, key[0], f'{key[2]}ep{tag}', key[1],
                          f'seed{key[3]}'), options + common,
@@ -430,6 +451,8 @@ def main():
 
 **Set-up.** {__doc__.split(chr(10) + chr(10))[2]}
 {students_line(args.student_width, args.student_options)}
+{f"The teachers' backbones are ResNet-{args.teacher_depth}s (the configs' "
+ "depth overridden; widths unchanged)." if args.teacher_depth else ""}
 Teachers (bbox mAP on the validation images):
 
 | family | config | bbox mAP | iterations |

@@ -135,6 +135,34 @@ def test_detection_kd_student_width_builds_narrower_students():
     assert out.returncode == 2 and '--tag' in out.stderr
 
 
+def test_detection_kd_teacher_depth_deepens_the_teachers_only():
+    # --teacher-depth 34: the StableKD student learns from a
+    # ResNet-34 teacher of the same widths, cut at its 4 stages as the
+    # student is; the student alone is unchanged
+    teachers = {'retinanet': dict(ckpt='teacher.pth')}
+    runs = {method: detection_kd.plan(
+        ['retinanet'], [method], [4], [0], teachers, teacher_depth=34)[0]
+        for method in ('alone', 'stablekd-crosskd-pkd')}
+    assert runs['alone'][2] == detection_kd.plan(
+        ['retinanet'], ['alone'], [4], [0], teachers)[0][2]
+    _, config, options = runs['stablekd-crosskd-pkd']
+    cfg = Config.fromfile(osp.join(DEMO, config))
+    cfg.merge_from_dict({k: DictAction._parse_iterable(v) for k, v in
+                         (o.split('=', 1) for o in options)})
+    cfg.model.teacher_ckpt = None
+    model = build_model(cfg)
+    assert [len(layer) for layer in (
+        model.teacher.backbone.layer1, model.teacher.backbone.layer2,
+        model.teacher.backbone.layer3, model.teacher.backbone.layer4)] == \
+        [3, 4, 6, 3]
+    assert model.student.backbone.depth == 18
+    assert sorted(model.alignments.by_boundary) == ['0', '1', '2', '3']
+    # the teacher's own run gets the depth without the ``teacher.`` prefix
+    assert detection_kd.teacher_depth_options(34, False) == [
+        'model.backbone.depth=34']
+    assert detection_kd.teacher_depth_options(None, True) == []
+
+
 def test_detection_kd_variants_set_what_their_names_say():
     for method, (_, prefix, options) in detection_kd.METHODS.items():
         if prefix is None:
