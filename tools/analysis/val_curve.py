@@ -1,7 +1,7 @@
 """The validation metric at every validation of finished runs, per method.
 
     python tools/analysis/val_curve.py --runs NAME RUN_DIR [RUN_DIR ...] \
-        [--runs NAME RUN_DIR ...] [--metric coco/bbox_mAP] [--out REPORT.md]
+        [--runs NAME RUN_DIR ...] [--metric coco/bbox_mAP] [> REPORT.md]
 
 Reads each run's newest log (``<timestamp>/vis_data/scalars.json``, as
 MMEngine's ``LocalVisBackend`` writes it) and prints a Markdown table: a row
@@ -86,7 +86,6 @@ def main(argv=None):
                         metavar=('NAME', 'RUN_DIR'),
                         help='a column: its name, then its runs\' work dirs')
     parser.add_argument('--metric', default='coco/bbox_mAP')
-    parser.add_argument('--out', help='also write the table here')
     args = parser.parse_args(argv)
     groups = {}
     for name, *dirs in args.runs:
@@ -95,13 +94,9 @@ def main(argv=None):
                          f'the name.')
         groups[name] = dirs
     try:
-        table = curve_table(groups, args.metric)
+        print(curve_table(groups, args.metric), end='')
     except (FileNotFoundError, ValueError) as err:
         parser.error(str(err))
-    print(table)
-    if args.out:
-        with open(args.out, 'w') as f:
-            f.write(table)
 
 
 if __name__ == '__main__':
