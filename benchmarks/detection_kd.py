@@ -412,12 +412,12 @@ def main():
     data_root = osp.join(args.work_dir, 'shapes')
     demo_detection.make_data(data_root, args.images)
     common = data_options(data_root) + args.cfg_options
-    epochs = [] if args.teacher_epochs is None else [
+    teacher_options = [] if args.teacher_epochs is None else [
         f'train_cfg.max_epochs={args.teacher_epochs}']
-    epochs += teacher_depth_options(args.teacher_depth, False)
+    teacher_options += teacher_depth_options(args.teacher_depth, False)
     depth = '' if args.teacher_depth is None else f'-r{args.teacher_depth}'
     teachers = run_parallel(  # the families' teachers side by side
-        [(family, FAMILIES[family][0], epochs + common)
+        [(family, FAMILIES[family][0], teacher_options + common)
          for family in args.families], args.jobs,
         lambda family, config, options: run(
             config, osp.join(args.work_dir, family, f'teacher{depth}'),
