@@ -150,6 +150,21 @@ def _merge_warmup(cell: dict) -> dict:
              begin=merge, end=merge + max(2, round(0.1 * iters)))]}
 
 
+def _softmax_regression(cell: dict) -> dict:
+    """A second output path beside KD: the student's pooled feature
+    widened to the teacher's (a trained ``ConvBNAdapter``) through the
+    teacher's frozen classifier, KD (T=4) on the logits it gives, weighted
+    as the cell's KD ("softmax regression"; CrossKD's idea for a
+    classifier)."""
+    t_width = round(cell['width'] / cell['ratio'])
+    kd = float(cell['recipe'].split('/')[1])
+    return {'model.output_losses.sr': dict(
+        student='neck', teacher='head', teacher_module='head.fc',
+        connector=dict(type='ConvBNAdapter', in_channels=8 * cell['width'],
+                       out_channels=8 * t_width),
+        loss=dict(type='KDLoss', temperature=4.0, loss_weight=kd))}
+
+
 def _shares(half: float, merged: float) -> dict:
     """The half-merged and merged stages beginning at these shares of
     training."""
@@ -224,6 +239,9 @@ VARIANTS = {
     # ... a warm-up at the merge alone (a function of the cell: the
     # merge's iteration depends on its budget), the cosine otherwise
     'merge-warmup': _merge_warmup,
+    # ... with softmax regression beside KD (a function of the cell: the
+    # connector's widths)
+    'sr': _softmax_regression,
     # ... with PCAProjection where the widths differ
     'pca': {'model.alignment': dict(type='PCAProjection')},
     'pca-rel10': dict(_relative(10.0),
