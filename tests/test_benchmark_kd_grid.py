@@ -14,6 +14,7 @@ import torch
 from mmengine.config import Config
 from mmengine.optim import OptimWrapper
 from mmengine.optim.scheduler import CosineAnnealingLR, LinearLR
+from mmpretrain.structures import DataSample
 
 from benchmark_helpers import DEMO, numbers, run_benchmark, table_rows
 from conftest import ROOT, build_model
@@ -90,9 +91,38 @@ def test_kd_grid_variants_feed_the_inputs_they_name(name, ramps):
     RecompositionHook(stages=cfg.recomposition)
 
 
+@pytest.mark.parametrize('ratio', [0.25, 0.5])
+def test_kd_grid_softmax_regression_widens_to_its_teacher(ratio):
+    # the narrow grid's students (width 4): the pooled feature (32
+    # channels) widened to the teacher's (64 / 128) goes through the
+    # teacher's classifier, and the path's KD loss is logged and trains
+    # the student and the connector, not the teacher
+    cell = dict(kd_grid.cells('narrow')[0], ratio=ratio)
+    t_width = round(cell['width'] / ratio)
+    cfg = Config.fromfile(osp.join(DEMO, kd_grid.CONFIG_FILES['StableKD']))
+    cfg.merge_from_dict({
+        **kd_grid.width_options(cell['width'], 'model.student.'),
+        **kd_grid.width_options(t_width, 'model.teacher.'),
+        **kd_grid.variant_options('sr', cell)})
+    cfg.model.teacher_ckpt = None
+    model = build_model(cfg)
+    model.set_groups([[0, 1, 2, 3]])
+    connector = model.output_paths.connectors['sr'].layers.conv
+    assert (connector.in_channels, connector.out_channels) == (
+        8 * cell['width'], 8 * t_width)
+    inputs = torch.rand(4, 3, 16, 16)
+    samples = [DataSample().set_gt_label(i) for i in range(4)]
+    losses = model.loss(inputs, samples)
+    assert losses['loss_sr'] > 0
+    losses['loss_sr'].backward()
+    assert connector.weight.grad.abs().sum() > 0
+    assert model.student.backbone.layer4[0].conv1.weight.grad is not None
+    assert all(p.grad is None for p in model.teacher.parameters())
+
+
 @pytest.mark.parametrize('name, clip', [
     ('default', dict(max_norm=10.0)), ('noclip', None),
-    ('clip5', dict(max_norm=5.0))])
+    ('clip5', dict(max_norm=5.0)), ('clip3', dict(max_norm=3.0))])
 def test_kd_grid_variants_train_with_the_clip_they_name(name, clip):
     # the clip comes from RecompositionHook (its cap at 10) unless the
     # variant turns the cap off or clips tighter in the optim wrapper
