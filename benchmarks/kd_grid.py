@@ -130,11 +130,10 @@ def _cycles(decay: float) -> dict:
         floor_ratio=0.01, decay=decay, by_epoch=False)}
 
 
-def _merge_warmup(cell: dict) -> dict:
-    """The learning rate of ``cell``'s StableKD dropped to 1% when the
-    last groups merge and raised linearly back to the cosine's over the
-    next 10% of training (a chained ``LinearLR``; iterations counted as
-    the demo config's ``RecompositionHook`` counts them)."""
+def _merge_iteration(cell: dict) -> tuple:
+    """``(merge, iterations)``: the iteration at which ``cell``'s StableKD
+    merges its last groups (as the demo config's ``RecompositionHook``
+    counts them) and its training length."""
     from mmengine.config import Config
 
     from mmstablekd.engine.stages import stage_list, stage_starts
@@ -142,12 +141,30 @@ def _merge_warmup(cell: dict) -> dict:
         CONFIGS, CONFIG_FILES['StableKD'])).recomposition, 'kd_grid')
     epochs, per_epoch = train_length(cell['data'], budget(cell))
     iters = epochs * per_epoch
-    merge = stage_starts([stage['begin'] for stage in stages], iters)[-1]
+    return stage_starts([stage['begin'] for stage in stages], iters)[-1], iters
+
+
+def _merge_warmup(cell: dict) -> dict:
+    """The learning rate of ``cell``'s StableKD dropped to 1% when the
+    last groups merge and raised linearly back to the cosine's over the
+    next 10% of training (a chained ``LinearLR``)."""
+    merge, iters = _merge_iteration(cell)
     return {'param_scheduler': [
         dict(type='CosineAnnealingLR', by_epoch=True, eta_min=0.0),
         # LinearLR needs two steps or more
         dict(type='LinearLR', start_factor=0.01, by_epoch=False,
              begin=merge, end=merge + max(2, round(0.1 * iters)))]}
+
+
+def _merged_cosine(cell: dict) -> dict:
+    """The base learning rate of ``cell``'s StableKD held until the last
+    groups merge, then a cosine from it to 0 over the end-to-end stage
+    alone (the shipped cosine spans the whole run: the merge starts at
+    about 65% of the base rate)."""
+    merge, iters = _merge_iteration(cell)
+    return {'param_scheduler': [
+        dict(type='CosineAnnealingLR', by_epoch=False, begin=merge,
+             end=iters, T_max=iters - merge, eta_min=0.0)]}
 
 
 def _softmax_regression(cell: dict) -> dict:
@@ -242,6 +259,9 @@ VARIANTS = {
     # ... a warm-up at the merge alone (a function of the cell: the
     # merge's iteration depends on its budget), the cosine otherwise
     'merge-warmup': _merge_warmup,
+    # ... the base rate until the merge, then a cosine over the end-to-end
+    # stage alone (a function of the cell, as merge-warmup)
+    'merged-cosine': _merged_cosine,
     # ... with softmax regression beside KD (a function of the cell: the
     # connector's widths)
     'sr': _softmax_regression,

@@ -201,6 +201,32 @@ def test_kd_grid_merge_warmup_starts_where_the_last_groups_merge(data):
                                      plain[merge:end - 1]))
 
 
+@pytest.mark.parametrize('data', [1.0, 0.2])
+def test_kd_grid_merged_cosine_holds_the_rate_until_the_merge(data):
+    # the narrow grid's cells: the base rate until the hook merges the last
+    # groups, then one cosine to 0 over the end-to-end stage alone
+    cell = dict(kd_grid.cells('narrow')[0], data=data)
+    cfg = Config.fromfile(osp.join(DEMO, kd_grid.CONFIG_FILES['StableKD']))
+    cfg.merge_from_dict(kd_grid.variant_options('merged-cosine', cell))
+    epochs, per_epoch = kd_grid.train_length(data, kd_grid.budget(cell))
+    iters = epochs * per_epoch
+    merge = stage_starts([s['begin'] for s in stage_list(
+        cfg.recomposition, 'test')], iters)[-1]
+    [cosine] = [dict(s) for s in cfg.param_scheduler]
+    assert cosine.pop('type') == 'CosineAnnealingLR'
+    optimizer = torch.optim.SGD(torch.nn.Linear(2, 2).parameters(), lr=1.0)
+    scheduler = CosineAnnealingLR(optimizer, **cosine)
+    lrs = []
+    for _ in range(iters):
+        lrs.append(optimizer.param_groups[0]['lr'])
+        optimizer.step()
+        scheduler.step()
+    assert lrs[:merge + 1] == pytest.approx([1.0] * (merge + 1))
+    assert lrs[merge:] == pytest.approx([
+        0.5 * (1 + math.cos(math.pi * (step - merge) / (iters - merge)))
+        for step in range(merge, iters)])
+
+
 def test_run_digest_follows_the_config_and_its_options(tmp_path):
     config = tmp_path / 'kd.py'
     config.write_text(f"_base_ = ['{DEMO}/kd_resnet18-w32-w8_digits.py']\n")
