@@ -164,20 +164,28 @@ def test_kd_grid_cycle_variants_peak_where_they_say(name, peaks):
         pytest.approx(peaks, abs=0.01)
 
 
+def narrow_schedule(variant: str, data: float) -> tuple:
+    """The StableKD config of a narrow cell on ``data`` with ``variant``,
+    its ``(epochs, iterations per epoch)`` and the iteration at which the
+    hook merges the last groups."""
+    cell = dict(kd_grid.cells('narrow')[0], data=data)
+    cfg = Config.fromfile(osp.join(DEMO, kd_grid.CONFIG_FILES['StableKD']))
+    cfg.merge_from_dict(kd_grid.variant_options(variant, cell))
+    length = kd_grid.train_length(data, kd_grid.budget(cell))
+    merge = stage_starts([s['begin'] for s in stage_list(
+        cfg.recomposition, 'test')], length[0] * length[1])[-1]
+    return cfg, length, merge
+
+
 @pytest.mark.parametrize('data', [1.0, 0.2])
 def test_kd_grid_merge_warmup_starts_where_the_last_groups_merge(data):
     # the narrow grid's cells: the variant's LinearLR, chained to the
     # config's cosine (stepped per epoch, as the Runner steps it), drops the
     # learning rate to 1% at the iteration the hook merges the last groups
     # and brings it back to the cosine's 10% of training later
-    cell = dict(kd_grid.cells('narrow')[0], data=data)
-    cfg = Config.fromfile(osp.join(DEMO, kd_grid.CONFIG_FILES['StableKD']))
-    cfg.merge_from_dict(kd_grid.variant_options('merge-warmup', cell))
-    epochs, per_epoch = kd_grid.train_length(data, kd_grid.budget(cell))
+    cfg, (epochs, per_epoch), merge = narrow_schedule('merge-warmup', data)
     iters = epochs * per_epoch
     assert cfg.custom_hooks[0].by_epoch is False  # stages in iterations
-    merge = stage_starts([s['begin'] for s in stage_list(
-        cfg.recomposition, 'test')], iters)[-1]
     cosine, warmup = (dict(s) for s in cfg.param_scheduler)
     optimizer = torch.optim.SGD(torch.nn.Linear(2, 2).parameters(), lr=1.0)
     assert (cosine.pop('type'), warmup.pop('type')) == (
@@ -205,13 +213,8 @@ def test_kd_grid_merge_warmup_starts_where_the_last_groups_merge(data):
 def test_kd_grid_merged_cosine_holds_the_rate_until_the_merge(data):
     # the narrow grid's cells: the base rate until the hook merges the last
     # groups, then one cosine to 0 over the end-to-end stage alone
-    cell = dict(kd_grid.cells('narrow')[0], data=data)
-    cfg = Config.fromfile(osp.join(DEMO, kd_grid.CONFIG_FILES['StableKD']))
-    cfg.merge_from_dict(kd_grid.variant_options('merged-cosine', cell))
-    epochs, per_epoch = kd_grid.train_length(data, kd_grid.budget(cell))
+    cfg, (epochs, per_epoch), merge = narrow_schedule('merged-cosine', data)
     iters = epochs * per_epoch
-    merge = stage_starts([s['begin'] for s in stage_list(
-        cfg.recomposition, 'test')], iters)[-1]
     [cosine] = [dict(s) for s in cfg.param_scheduler]
     assert cosine.pop('type') == 'CosineAnnealingLR'
     optimizer = torch.optim.SGD(torch.nn.Linear(2, 2).parameters(), lr=1.0)
