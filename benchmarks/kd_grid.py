@@ -173,12 +173,11 @@ def _softmax_regression(cell: dict) -> dict:
     teacher's frozen classifier, KD (T=4) on the logits it gives, weighted
     as the cell's KD ("softmax regression"; CrossKD's idea for a
     classifier)."""
-    t_width = round(cell['width'] / cell['ratio'])
-    kd = float(cell['recipe'].split('/')[1])
+    kd = recipe_weights(cell)[1]
     return {'model.output_losses.sr': dict(
         student='neck', teacher='head', teacher_module='head.fc',
         connector=dict(type='ConvBNAdapter', in_channels=8 * cell['width'],
-                       out_channels=8 * t_width),
+                       out_channels=8 * teacher_width(cell)),
         loss=dict(type='KDLoss', temperature=4.0, loss_weight=kd))}
 
 
@@ -342,9 +341,20 @@ def teacher_key(depth: int, width: int, size: int) -> str:
     return f'{data_tag()}{teacher_tag()}teacher_r{depth}_w{width}_s{size}'
 
 
+def teacher_width(cell: dict) -> int:
+    """The base width of ``cell``'s teacher (the student's over the
+    ratio)."""
+    return round(cell['width'] / cell['ratio'])
+
+
+def recipe_weights(cell: dict) -> tuple:
+    """``(CE weight, KD weight)`` of ``cell``'s recipe, e.g. ``'0.1/0.9'``."""
+    return tuple(float(w) for w in cell['recipe'].split('/'))
+
+
 def cell_teacher(cell: dict) -> str:
     """The key of ``cell``'s teacher (its depth, width and input size)."""
-    return teacher_key(cell['depth'], round(cell['width'] / cell['ratio']),
+    return teacher_key(cell['depth'], teacher_width(cell),
                        cell['size'])
 
 
@@ -420,8 +430,8 @@ def cell_runs(cell: dict, seeds, variants, teachers: dict) -> list:
     only and is shared between cells (its name says which)."""
     common = dict(data_options(cell['size'], cell['data'], budget(cell)),
                   **{'optim_wrapper.optimizer.lr': cell['lr']})
-    ce, kd = (float(w) for w in cell['recipe'].split('/'))
-    t_width = round(cell['width'] / cell['ratio'])
+    ce, kd = recipe_weights(cell)
+    t_width = teacher_width(cell)
     t_ckpt = teachers[cell_teacher(cell)]
     distill = dict(common, **width_options(cell['width'], 'model.student.'),
                    **width_options(t_width, 'model.teacher.'), **{
