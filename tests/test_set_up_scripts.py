@@ -1,6 +1,6 @@
 """The README's two commands run in the environment ``MMSTABLEKD_VENV``
-names (the set-up's default is ``<repo>/.venv``; ``demo_detection.sh``
-starts its Python the same way)."""
+names (the set-up's default is ``<repo>/.venv``), through
+``tools/venv_python.sh`` as the detection demo's does."""
 import os
 import subprocess
 import sys
@@ -23,7 +23,8 @@ def repo_without_venv(tmp_path):
 
 @pytest.mark.parametrize('command', [
     ['run_tests.sh', '--collect-only', '-q', 'tests/test_subset_sampler.py'],
-    ['demo.sh', '--help']])
+    ['demo.sh', '--help'],
+    ['demo_detection.sh', '--help']])
 def test_commands_run_in_the_environment_mmstablekd_venv_names(
         repo_without_venv, command):
     script, *args = command

@@ -3,8 +3,4 @@
 # data, then train a RetinaNet teacher, the student alone, the strongest KD
 # baseline of benchmarks/detection_kd.py (CrossKD-style + PKD) and StableKD
 # through tools/train.py and print a bbox mAP table.
-set -euo pipefail
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-bash "$ROOT/tools/setup_env.sh"
-cd "$ROOT"
-exec "${MMSTABLEKD_VENV:-$ROOT/.venv}/bin/python" tools/demo_detection.py "$@"
+exec bash "$(dirname "${BASH_SOURCE[0]}")/venv_python.sh" tools/demo_detection.py "$@"
