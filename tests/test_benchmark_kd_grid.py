@@ -28,7 +28,7 @@ import kd_grid
 import runs
 
 
-@pytest.mark.parametrize('name', ['default', 'rel30', 'mse', 'mse10'])
+@pytest.mark.parametrize('name', ['default', 'rel30', 'rel3', 'mse', 'mse10'])
 def test_kd_grid_variants_set_the_feature_loss_they_name(name):
     # a variant's feat_loss replaces the config's (weight 10, relative)
     # rather than merging into it: 'mse' is the plain MSE of weight 1
@@ -37,8 +37,8 @@ def test_kd_grid_variants_set_the_feature_loss_they_name(name):
     cfg.model.teacher_ckpt = None
     loss = build_model(cfg).feat_loss
     assert (loss.relative, loss.loss_weight) == dict(
-        default=(True, 10.), rel30=(True, 30.), mse=(False, 1.),
-        mse10=(False, 10.))[name]
+        default=(True, 10.), rel30=(True, 30.), rel3=(True, 3.),
+        mse=(False, 1.), mse10=(False, 10.))[name]
 
 
 @pytest.mark.parametrize('name', ['pkdb', 'pkdb-own'])
