@@ -677,6 +677,43 @@ def summarise(cells_: list, results: dict, variants,
     return '\n'.join(lines), verdict
 
 
+def picked_per_cell(cells_: list, results: dict, variants,
+                    seeds) -> str:
+    """Whether picking a StableKD variant per cell pays: the mean over KD
+    (points, over the cells) of each cell's best variant, picked on all
+    the seeds (scored on the seeds it was picked on: an upper bound) and
+    picked on the other seeds, scored on the one left out (each seed in
+    turn: what a pick is worth on a new seed)."""
+    if len(variants) < 2 or len(seeds) < 2:
+        return 'One variant or one seed: nothing to pick from.'
+
+    def top1(cell, method, among):
+        return statistics.mean(results[(cell_name(cell), method, s)]['top1']
+                               for s in among)
+
+    def best(cell, among):
+        return max(variants,
+                   key=lambda v: top1(cell, f'StableKD {v}', among))
+
+    done = [c for c in cells_ if all(
+        (cell_name(c), m, s) in results for s in seeds
+        for m in ['KD'] + [f'StableKD {v}' for v in variants])]
+    if not done:
+        return 'No cell has every run.'
+    in_sample = [top1(c, f'StableKD {best(c, seeds)}', seeds)
+                 - top1(c, 'KD', seeds) for c in done]
+    held_out = [
+        top1(c, f'StableKD {best(c, [o for o in seeds if o != s])}', [s])
+        - top1(c, 'KD', [s]) for c in done for s in seeds]
+    rows = [('picked on all the seeds', statistics.mean(in_sample)),
+            ('picked on the other seeds, scored on the one left out',
+             statistics.mean(held_out))]
+    lines = [f'| the best StableKD variant per cell ({len(done)} cells) '
+             '| mean over KD |', '|---|---:|']
+    lines += [f'| {name} | {value:+.2f} |' for name, value in rows]
+    return '\n'.join(lines)
+
+
 def sign_test(wins: int, losses: int) -> float:
     """Exact two-sided p-value of ``wins`` against ``losses`` discordant
     pairs under a fair coin (the sign test; McNemar's exact test)."""
@@ -922,6 +959,11 @@ Means over the cells, in points. The last row is the room the cells leave
 above KD: up to 100% top-1 (the most any method could gain over KD) and up
 to the teacher; "mean over the teacher" is StableKD's top-1 minus its
 teacher's (positive: the student passes its teacher).
+
+Picking a variant per cell, and what the pick is worth on a seed it was
+not picked on:
+
+{picked_per_cell(chosen, results, args.variants, args.seeds)}
 
 ## Final test top-1 (%), mean ± std over seeds {args.seeds}
 

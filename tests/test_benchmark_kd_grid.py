@@ -341,6 +341,30 @@ def test_kd_grid_narrow_design_meets_every_pair_of_levels():
             assert {pairs.count(p) for p in pairs} == {4}, (first, second)
 
 
+def test_kd_grid_picking_a_variant_per_cell_is_scored_on_held_out_seeds():
+    # KD at 90 everywhere; in the first cell 'a' beats 'b' on every seed,
+    # in the second 'b' is steady at 96 and 'a' wins only on seed 1
+    cells = kd_grid.cells('narrow')[:2]
+    top1 = {(0, 'a'): [95] * 3, (0, 'b'): [94] * 3,
+            (1, 'a'): [93, 99, 93], (1, 'b'): [96] * 3}
+    results = {(kd_grid.cell_name(c), 'KD', s): {'top1': 90.}
+               for c in cells for s in range(3)}
+    results.update({
+        (kd_grid.cell_name(cells[i]), f'StableKD {v}', s): {'top1': x}
+        for (i, v), xs in top1.items() for s, x in enumerate(xs)})
+    lines = kd_grid.picked_per_cell(
+        cells, results, ['a', 'b'], [0, 1, 2]).split('\n')
+    # either variant alone +5 over KD; picked per cell on all the seeds:
+    # the first cell 'a' (+5), the second 'b' (+6)
+    assert lines[2] == '| picked on all the seeds | +5.50 |'
+    # on the other seeds the second cell picks 'a' (a tie, seeds 0 and 2
+    # held out: +3 each) and 'b' with seed 1 held out (+6)
+    assert lines[3] == ('| picked on the other seeds, scored on the one '
+                        'left out | +4.50 |')
+    assert 'nothing to pick' in kd_grid.picked_per_cell(
+        cells[:1], results, ['a'], [0, 1, 2])
+
+
 def test_kd_grid_checks_every_sizes_budgets(tmp_path):
     out = subprocess.run(
         [sys.executable, osp.join(ROOT, 'benchmarks', 'kd_grid.py'),
