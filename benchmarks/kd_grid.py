@@ -824,11 +824,11 @@ def regroupings(results: dict, cells_: list, variants) -> str:
     return '\n'.join(lines)
 
 
-def diagnosis_plot(results: dict, cells_: list, methods: list,
+def diagnosis_plot(results: dict, cells_: list, methods: list, seed: int,
                    filename: str) -> None:
     """Per cell (a row), against the iteration: the composed student's
     top-1, the top-1 of the last block fed the teacher's feature, and the
-    relative gap at the last boundary; seed 0 of each of ``methods``."""
+    relative gap at the last boundary; ``seed`` of each of ``methods``."""
     import matplotlib
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
@@ -836,7 +836,7 @@ def diagnosis_plot(results: dict, cells_: list, methods: list,
                              figsize=(12, 2.6 * len(cells_)))
     for row, cell in zip(axes, cells_):
         for method in methods:
-            result = results.get((cell_name(cell), method, 0))
+            result = results.get((cell_name(cell), method, seed))
             if result is None:
                 continue
             records = result['records']
@@ -982,7 +982,7 @@ teacher's own errors: one run).
 
 {paired(chosen, results, args.variants, teachers)}
 
-## How the composed student stands (seed 0)
+## How the composed student stands (seed {args.seeds[0]})
 
 Per cell, at every validation: the composed student's top-1, the top-1 of
 its head block fed the teacher's feature instead of its own, and the gap
@@ -999,7 +999,8 @@ later; runs that validated on both sides only).
 '''
     os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
     diagnosis_plot(results, chosen,
-                   [f'StableKD {v}' for v in args.variants], png)
+                   [f'StableKD {v}' for v in args.variants], args.seeds[0],
+                   png)
     with open(args.out, 'w') as f:
         f.write(report)
     print(verdict + '\n\n' + table + f'\n\nReport: {args.out}')

@@ -365,6 +365,22 @@ def test_kd_grid_picking_a_variant_per_cell_is_scored_on_held_out_seeds():
         cells[:1], results, ['a'], [0, 1, 2])
 
 
+def test_kd_grid_plots_the_composition_of_the_first_seed_run(tmp_path):
+    # a grid run with --seeds 3 4 has no seed 0 to plot (it failed at the
+    # legend, after every run had finished, and wrote no report)
+    cell = kd_grid.cells('narrow')[0]
+    records = [dict(iter=10, top1=50., fed_top1=60., gap_b2=0.5,
+                    groups=[[0], [1], [2], [3]]),
+               dict(iter=20, top1=70., fed_top1=70., gap_b2=0.3,
+                    groups=[[0, 1, 2, 3]])]
+    results = {(kd_grid.cell_name(cell), 'StableKD default', 3): dict(
+        records=records)}
+    png = tmp_path / 'composition.png'
+    kd_grid.diagnosis_plot(results, [cell], ['StableKD default'], 3,
+                           str(png))
+    assert png.stat().st_size > 0
+
+
 def test_kd_grid_checks_every_sizes_budgets(tmp_path):
     out = subprocess.run(
         [sys.executable, osp.join(ROOT, 'benchmarks', 'kd_grid.py'),
