@@ -650,7 +650,8 @@ def summarise(cells_: list, results: dict, variants,
         row += [mean_std(top1[m]) for m in methods]
         for m in methods[2:]:
             margin = statistics.mean(top1[m]) - best
-            margins[m].append((margin, statistics.mean(top1[m]) - kd))
+            margins[m].append((margin, statistics.mean(top1[m]) - kd,
+                               cell['data']))
             row.append(f'{margin:+.2f}')
         lines.append('| ' + ' | '.join(row) + ' |')
     verdicts = []
@@ -659,21 +660,27 @@ def summarise(cells_: list, results: dict, variants,
     for m, values in margins.items():
         if not values:
             continue
-        worst = min(v for v, _ in values)
-        over_kd = statistics.mean(d for _, d in values)
-        held = sum(v >= -0.5 for v, _ in values)
+        worst = min(v for v, _, _ in values)
+        over_kd = statistics.mean(d for _, d, _ in values)
+        held = sum(v >= -0.5 for v, _, _ in values)
+        by_share = ', '.join(
+            f'{share:.0%}: ' + format(statistics.mean(
+                d for _, d, s in values if s == share), '+.2f')
+            for share in sorted({s for _, _, s in values}, reverse=True))
         verdicts.append(
             f'| {m} | {len(values)} | {held} | {worst:+.2f} | '
-            f'{over_kd:+.2f} | {over_kd - teacher_over_kd:+.2f} |')
+            f'{over_kd:+.2f} | {over_kd - teacher_over_kd:+.2f} | '
+            f'{by_share} |')
     if room:
         to_100 = statistics.mean(h for h, _ in room)
         verdicts.append(f'| (room above KD) | {len(room)} | | | '
                         f'{to_100:+.2f} (to 100%) | {teacher_over_kd:+.2f} '
-                        '(the teacher over KD) |')
+                        '(the teacher over KD) | |')
     verdict = '\n'.join([
         '| method | cells | cells within 0.5 of max(KD, alone) | worst '
-        'margin | mean over KD | mean over the teacher |',
-        '|---|---:|---:|---:|---:|---:|'] + verdicts)
+        'margin | mean over KD | mean over the teacher | mean over KD by '
+        'share of the data |',
+        '|---|---:|---:|---:|---:|---:|---|'] + verdicts)
     return '\n'.join(lines), verdict
 
 

@@ -288,6 +288,9 @@ def test_kd_grid_reports_every_method_and_the_composition(tmp_path):
     assert abs(to_teacher - (teacher['top1'] - kd['top1'])) < 0.01
     over_teacher = float(table_rows(report, 'StableKD mse')[0][4])
     assert abs(over_teacher - (result['top1'] - teacher['top1'])) < 0.01
+    # ... and over KD by share of the data (the cell trains on a fifth)
+    assert table_rows(report, 'StableKD mse')[0][5] == '20%: {:+.2f}'.format(
+        result['top1'] - kd['top1'])
     # the paired comparison: the images where the two differ, counted
     variant, seeds, wins, losses, diff, p, fits, teacher_wrong, wrong = \
         table_rows(report, cell)[1]
