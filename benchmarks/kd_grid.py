@@ -870,8 +870,9 @@ def diagnosis_plot(results: dict, cells_: list, methods: list, seed: int,
     handles = {}
     for ax in axes.flat:
         handles.update(zip(*reversed(ax.get_legend_handles_labels())))
-    fig.legend(list(handles.values()), list(handles), loc='upper center',
-               ncol=len(handles), fontsize=8)
+    if handles:  # none when no run of ``seed`` probed its composition
+        fig.legend(list(handles.values()), list(handles),
+                   loc='upper center', ncol=len(handles), fontsize=8)
     for ax in axes[-1]:
         ax.set_xlabel('iteration (dotted: first validation after a '
                       'regrouping)')

@@ -382,6 +382,11 @@ def test_kd_grid_plots_the_composition_of_the_first_seed_run(tmp_path):
     kd_grid.diagnosis_plot(results, [cell], ['StableKD default'], 3,
                            str(png))
     assert png.stat().st_size > 0
+    # a seed without probed runs: an empty plot, not a failure
+    png.unlink()
+    kd_grid.diagnosis_plot(results, [cell], ['StableKD default'], 0,
+                           str(png))
+    assert png.stat().st_size > 0
 
 
 def test_kd_grid_checks_every_sizes_budgets(tmp_path):
