@@ -618,6 +618,15 @@ def mean_std(values) -> str:
     return f'{statistics.mean(values):.2f} ± {statistics.stdev(values):.2f}'
 
 
+def teachers_table(teachers: dict, epochs: int) -> str:
+    """The report's teachers: ``name -> {'top1': %}`` as a table under its
+    heading (read back by ``tools/analysis/teacher_room.py``)."""
+    rows = [f'| {k} | {t["top1"]:.2f} |' for k, t in sorted(teachers.items())]
+    return '\n'.join([f'Teachers (test top-1 after {epochs} epochs on all '
+                      'the data):', '', '| teacher | top-1 (%) |',
+                      '|---|---:|'] + rows)
+
+
 def summarise(cells_: list, results: dict, variants,
               teachers: dict) -> tuple:
     """The grid table (a row per cell) and the targets' verdicts, with the
@@ -931,8 +940,6 @@ def main():
                                  {k: t['ckpt'] for k, t in teachers.items()})]
     results = run_all(runs, args.work_dir, args.jobs, args.report_only)
     table, verdict = summarise(chosen, results, args.variants, teachers)
-    teacher_lines = '\n'.join(f'| {k} | {t["top1"]:.2f} |'
-                              for k, t in sorted(teachers.items()))
     minutes = None if args.report_only else (time.time() - start) / 60
     png = osp.splitext(args.out)[0] + '_composition.png'
     given = ', given by --budgets' if args.budgets else ''
@@ -953,11 +960,7 @@ def main():
 Budgets here (iterations on all / a fifth of the data{given}): {budgets}.
 {data}
 
-Teachers (test top-1 after {args.teacher_epochs} epochs on all the data):
-
-| teacher | top-1 (%) |
-|---|---:|
-{teacher_lines}
+{teachers_table(teachers, args.teacher_epochs)}
 
 ## Targets
 
