@@ -68,11 +68,17 @@ def room_and_margin(spec: str) -> List[Tuple[Cell, float, float]]:
     return rows
 
 
+def share_of_room(points: List[Tuple[float, float]]) -> float:
+    """The least-squares slope through the origin of ``(room, margin)``
+    points: margin ~ share x room."""
+    return sum(r * m for r, m in points) / sum(r * r for r, _ in points)
+
+
 def fit(points: List[Tuple[float, float]]) -> str:
     """Means of room and margin, the share of the room taken and the
     correlation, as one line."""
     rooms, margins = zip(*points)
-    share = sum(r * m for r, m in points) / sum(r * r for r in rooms)
+    share = share_of_room(points)
     corr = (statistics.correlation(rooms, margins) if len(points) > 2
             and len(set(rooms)) > 1 and len(set(margins)) > 1 else
             float('nan'))
@@ -91,7 +97,7 @@ def plot(found: Dict[str, list], filename: str) -> None:
                    s=18, label=osp.basename(spec))
     every = [(r, m) for rows in found.values() for _, r, m in rows]
     top = max(r for r, _ in every)
-    share = sum(r * m for r, m in every) / sum(r * r for r, _ in every)
+    share = share_of_room(every)
     ax.plot([0, top], [0, top], 'k:', lw=1, label='all the room')
     ax.plot([0, top], [0, share * top], 'k-', lw=1,
             label=f'fit: {share:.2f} of the room')
