@@ -7,11 +7,7 @@ import os
 import os.path as osp
 
 from mmengine.config import Config, DictAction
-from mmengine.registry import RUNNERS
-from mmengine.runner import Runner
-
-from mmstablekd.models.blocks.input_shape import fill_probe_input_shape
-from mmstablekd.utils import setup_launcher, teardown_launcher
+from mmstablekd.utils import build_runner, teardown_launcher
 
 
 def parse_args():
@@ -51,11 +47,7 @@ def main():
     cfg.load_from = args.checkpoint
     if args.amp:
         cfg.test_cfg = dict(cfg.get('test_cfg') or {}, fp16=True)
-    setup_launcher(cfg)
-    fill_probe_input_shape(cfg)
-    runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg \
-        else RUNNERS.build(cfg)
-    runner.test()
+    build_runner(cfg).test()
     teardown_launcher()
 
 

@@ -8,11 +8,7 @@ import os
 import os.path as osp
 
 from mmengine.config import Config, DictAction
-from mmengine.registry import RUNNERS
-from mmengine.runner import Runner
-
-from mmstablekd.models.blocks.input_shape import fill_probe_input_shape
-from mmstablekd.utils import setup_launcher, teardown_launcher
+from mmstablekd.utils import build_runner, teardown_launcher
 
 
 def parse_args():
@@ -72,11 +68,7 @@ def main():
     # the config is dumped and logged unformatted: yapf took ~4 s a run
     cfg = merge_args(Config.fromfile(args.config, format_python_code=False),
                      args)
-    setup_launcher(cfg)
-    fill_probe_input_shape(cfg)
-    runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg \
-        else RUNNERS.build(cfg)
-    runner.train()
+    build_runner(cfg).train()
     teardown_launcher()
 
 

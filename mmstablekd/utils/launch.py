@@ -34,6 +34,23 @@ def setup_launcher(cfg: Config) -> None:
         optim_wrapper.dtype = 'bfloat16'
 
 
+def build_runner(cfg: Config):
+    """The Runner of ``cfg`` on this machine, as ``tools/train.py`` and
+    ``tools/test.py`` build it: the config adapted to the launcher
+    (:func:`setup_launcher`), the probe's input size read from the data
+    pipeline, then MMEngine's ``Runner`` or the config's ``runner_type``."""
+    from mmengine.registry import RUNNERS
+    from mmengine.runner import Runner
+
+    # imported here: the models import this package
+    from mmstablekd.models.blocks.input_shape import fill_probe_input_shape
+    setup_launcher(cfg)
+    fill_probe_input_shape(cfg)
+    if 'runner_type' not in cfg:
+        return Runner.from_cfg(cfg)
+    return RUNNERS.build(cfg)
+
+
 def teardown_launcher() -> None:
     """Destroy the process group, if any, after a run that succeeded.
 
