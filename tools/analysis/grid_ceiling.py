@@ -29,33 +29,37 @@ def _row(line: str) -> List[str]:
     return [c.strip() for c in line.strip().strip('|').split('|')]
 
 
+def read_table(path: str, heading: str) -> List[List[str]]:
+    """The rows (header first) of the first Markdown table in the section of
+    a report that starts with the line ``heading``."""
+    with open(path) as f:
+        lines = f.read().split('\n')
+    start = next((i for i, line in enumerate(lines)
+                  if line.startswith(heading)), None)
+    if start is None:
+        raise ValueError(f'{path}: no "{heading}" table; is it a '
+                         'benchmarks/kd_grid.py report?')
+    rows = []
+    for line in lines[start + 1:]:
+        if line.startswith('## ') or rows and not line.startswith('|'):
+            break
+        if line.startswith('|') and not line.startswith('|---'):
+            rows.append(_row(line))
+    return rows
+
+
 def read_report(path: str) -> Dict[Cell, Dict[str, float]]:
     """``cell -> {method: mean top-1 (%)}`` from one report's final table
     (``'KD'``, ``'student alone'``, ``'StableKD <variant>'``)."""
-    with open(path) as f:
-        lines = f.read().split('\n')
-    try:
-        start = next(i for i, line in enumerate(lines)
-                     if line.startswith(FINAL_TABLE))
-    except StopIteration:
-        raise ValueError(f'{path}: no "{FINAL_TABLE}" table; is it a '
-                         'benchmarks/kd_grid.py report?') from None
-    header, table = None, {}
-    for line in lines[start + 1:]:
-        if line.startswith('## '):
-            break
-        if not line.startswith('|') or line.startswith('|---'):
-            continue
-        if header is None:
-            header = _row(line)
-            first = header.index(FIRST_RESULT)
-            continue
-        values = _row(line)
-        table[tuple(values[:first])] = {
-            method: float(value.split()[0])  # '96.57 ± 0.42', '96.57 (1 seed)'
-            for method, value in zip(header[first:], values[first:])
-            if value and ' - ' not in method}
-    return table
+    rows = read_table(path, FINAL_TABLE)
+    if not rows:
+        return {}
+    header, *rows = rows
+    first = header.index(FIRST_RESULT)
+    return {tuple(values[:first]): {
+        method: float(value.split()[0])  # '96.57 ± 0.42', '96.57 (1 seed)'
+        for method, value in zip(header[first:], values[first:])
+        if value and ' - ' not in method} for values in rows}
 
 
 def pools(reports: Dict[str, dict]) -> List[List[str]]:

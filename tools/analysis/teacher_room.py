@@ -18,7 +18,7 @@ import statistics
 import sys
 from typing import Dict, List, Tuple
 
-from grid_ceiling import Cell, read_report
+from grid_ceiling import Cell, read_report, read_table
 
 TEACHERS_HEADING = 'Teachers (test top-1'
 TEACHER_NAME = re.compile(r'teacher_r(\d+)_w(\d+)_s(\d+)$')
@@ -27,21 +27,11 @@ TEACHER_NAME = re.compile(r'teacher_r(\d+)_w(\d+)_s(\d+)$')
 def read_teachers(path: str) -> Dict[Tuple[int, int, int], float]:
     """``(depth, base width, input size) -> top-1 (%)`` from a report's
     teachers table."""
-    with open(path) as f:
-        lines = f.read().split('\n')
-    start = next((i for i, line in enumerate(lines)
-                  if line.startswith(TEACHERS_HEADING)), None)
-    if start is None:
-        raise ValueError(f'{path}: no "{TEACHERS_HEADING}" table; is it a '
-                         'benchmarks/kd_grid.py report?')
     teachers = {}
-    for line in lines[start + 1:]:
-        if line.startswith('## '):
-            break
-        cells = [c.strip() for c in line.strip().strip('|').split('|')]
-        match = TEACHER_NAME.search(cells[0])
-        if match and len(cells) == 2:
-            teachers[tuple(map(int, match.groups()))] = float(cells[1])
+    for name, top1 in read_table(path, TEACHERS_HEADING)[1:]:
+        match = TEACHER_NAME.search(name)
+        if match:
+            teachers[tuple(map(int, match.groups()))] = float(top1)
     return teachers
 
 
