@@ -85,7 +85,7 @@ def candidates(tables: Dict[str, dict]) -> Dict[str, Dict[Cell, float]]:
     distinct set of means, named ``variant@report``."""
     found: Dict[str, List[Tuple[str, dict]]] = {}
     for report, table in tables.items():
-        for method in {m for values in table.values() for m in values}:
+        for method in sorted({m for values in table.values() for m in values}):
             if not method.startswith('StableKD '):
                 continue
             means = {cell: values[method] for cell, values in table.items()
