@@ -69,3 +69,22 @@ def test_a_page_without_teachers_is_named(tmp_path):
     page.write_text('# not a report\n\n## Final test top-1\n')
     with pytest.raises(ValueError, match='notes.md: no "Teachers'):
         teacher_room.main([str(page)])
+
+
+def test_the_cells_grouped_by_a_column(tmp_path, capsys):
+    # cell 0 (ratio 0.25): rooms 2 and 1, margins 1 and -1 over two
+    # reports; cell 1 (ratio 0.5): room 4, margin 2, and room 0, margin 0
+    first = write_report(tmp_path / 'a.md', [98., 99.], [96., 95.],
+                         [97., 97.])
+    second = write_report(tmp_path / 'b.md', [97., 95.], [96., 95.],
+                          [95., 95.])
+    teacher_room.main([first, second, '--by', 'ratio', 'teacher'])
+    out = capsys.readouterr().out
+    # share (2*1 + 1*-1) / (4 + 1) = 0.2; (4*2 + 0) / 16 = 0.5
+    assert '| ratio | 0.25 | 2 | +1.50 | +0.00 | 0.20 | nan |' in out, out
+    assert '| ratio | 0.5 | 2 | +2.00 | +1.00 | 0.50 | nan |' in out
+    # both cells' teachers are R-34: the fit of all four points
+    assert '| teacher | R-34 | 4 | +1.75 | +0.50 | 0.43 | 0.83 |' in out
+    with pytest.raises(ValueError, match=r'no column "width"; its cells '
+                       r"are named by \['teacher', 'ratio', 'student w'"):
+        teacher_room.main([first, '--by', 'width'])

@@ -9,7 +9,9 @@ named), in points of top-1: the *room*, its teacher's top-1 minus KD's
 mean, and the *margin*, StableKD's mean minus KD's. Prints both per cell,
 and per report and over all the cells: their means, the share of the
 room StableKD takes (least squares through the origin: margin ~ share x
-room) and their correlation. ``--plot`` draws margin against room.
+room) and their correlation. ``--by COLUMN ...`` also fits the cells
+grouped by each named column of the reports' table (e.g. ``ratio``,
+``lr``, ``data``), level by level; ``--plot`` draws margin against room.
 """
 import argparse
 import os.path as osp
@@ -18,7 +20,8 @@ import statistics
 import sys
 from typing import Dict, List, Tuple
 
-from grid_ceiling import Cell, read_report, read_table
+from grid_ceiling import (FINAL_TABLE, FIRST_RESULT, Cell, read_report,
+                          read_table)
 
 TEACHERS_HEADING = 'Teachers (test top-1'
 TEACHER_NAME = re.compile(r'teacher_r(\d+)_w(\d+)_s(\d+)$')
@@ -58,23 +61,52 @@ def room_and_margin(spec: str) -> List[Tuple[Cell, float, float]]:
     return rows
 
 
+def cell_columns(path: str) -> List[str]:
+    """The names of the columns that name a cell in a report's table."""
+    header = read_table(path, FINAL_TABLE)[0]
+    return header[:header.index(FIRST_RESULT)]
+
+
+def by_column(found: Dict[str, list], column: str) -> List[str]:
+    """Table rows: the fit of the cells at each level of ``column``."""
+    levels: Dict[str, list] = {}
+    for spec, rows in found.items():
+        columns = cell_columns(spec.partition(':')[0])
+        if column not in columns:
+            raise ValueError(f'{spec}: no column "{column}"; its cells are '
+                             f'named by {columns}')
+        index = columns.index(column)
+        for cell, room, margin in rows:
+            levels.setdefault(cell[index], []).append((room, margin))
+    return ['| {} | {} | {} | {:+.2f} | {:+.2f} | {:.2f} | {:.2f} |'.format(
+        column, level, *fit(points))
+        for level, points in sorted(levels.items())]
+
+
 def share_of_room(points: List[Tuple[float, float]]) -> float:
     """The least-squares slope through the origin of ``(room, margin)``
     points: margin ~ share x room."""
-    return sum(r * m for r, m in points) / sum(r * r for r, _ in points)
+    squares = sum(r * r for r, _ in points)
+    return (sum(r * m for r, m in points) / squares if squares
+            else float('nan'))
 
 
-def fit(points: List[Tuple[float, float]]) -> str:
-    """Means of room and margin, the share of the room taken and the
-    correlation, as one line."""
+def fit(points: List[Tuple[float, float]]) -> Tuple[int, float, float,
+                                                    float, float]:
+    """The number of points, the means of room and margin, the share of
+    the room taken and the correlation."""
     rooms, margins = zip(*points)
-    share = share_of_room(points)
     corr = (statistics.correlation(rooms, margins) if len(points) > 2
             and len(set(rooms)) > 1 and len(set(margins)) > 1 else
             float('nan'))
-    return (f'{len(points)} cells, room {statistics.mean(rooms):+.2f}, '
-            f'margin {statistics.mean(margins):+.2f}, share of the room '
-            f'taken {share:.2f}, correlation {corr:.2f}')
+    return (len(points), statistics.mean(rooms), statistics.mean(margins),
+            share_of_room(points), corr)
+
+
+def fit_line(points: List[Tuple[float, float]]) -> str:
+    """:func:`fit` as one line."""
+    return ('{} cells, room {:+.2f}, margin {:+.2f}, share of the room '
+            'taken {:.2f}, correlation {:.2f}'.format(*fit(points)))
 
 
 def plot(found: Dict[str, list], filename: str) -> None:
@@ -104,6 +136,9 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('reports', nargs='+', metavar='PATH[:VARIANT]',
                         help='benchmarks/kd_grid.py reports (Markdown)')
+    parser.add_argument('--by', nargs='+', default=[], metavar='COLUMN',
+                        help='also fit the cells level by level of these '
+                        'columns of the reports\' table, e.g. ratio lr')
     parser.add_argument('--plot', help='write margin against room here')
     args = parser.parse_args(argv)
     found = {spec: room_and_margin(spec) for spec in args.reports}
@@ -112,10 +147,14 @@ def main(argv=None) -> None:
             f'{margin:+.2f} |'
             for spec, rows in found.items() for cell, room, margin in rows]
     out += [''] + [f'- {osp.basename(spec)}: '
-                   + fit([(r, m) for _, r, m in rows])
+                   + fit_line([(r, m) for _, r, m in rows])
                    for spec, rows in found.items()]
-    out.append('- all: ' + fit([(r, m) for rows in found.values()
-                                for _, r, m in rows]))
+    out.append('- all: ' + fit_line([(r, m) for rows in found.values()
+                                     for _, r, m in rows]))
+    if args.by:
+        out += ['', '| column | level | cells | room | margin | share of '
+                'the room | correlation |', '|---|---|' + '---:|' * 5]
+        out += [row for column in args.by for row in by_column(found, column)]
     sys.stdout.write('\n'.join(out) + '\n')
     if args.plot:
         plot(found, args.plot)
