@@ -6,7 +6,8 @@
 # the teacher's throughout, own_input=0), so the blocks that merge were
 # trained on the inputs they then get: level with teacher-fed groups on the
 # digits grids at the data's ceiling, ahead where the teachers leave room
-# (docs/diagnosis.md, last section). Declared once, by name: a derived
+# (docs/diagnosis.md, "The half-merged groups move to their own inputs").
+# Declared once, by name: a derived
 # config moves a stage with e.g.
 #   recomposition = dict(half=dict(begin=0.3))
 recomposition = dict(
