@@ -7,8 +7,7 @@
 # trained on the inputs they then get: level with teacher-fed groups on the
 # digits grids at the data's ceiling, ahead where the teachers leave room
 # (docs/diagnosis.md, "The half-merged groups move to their own inputs").
-# Declared once, by name: a derived
-# config moves a stage with e.g.
+# Declared once, by name: a derived config moves a stage with e.g.
 #   recomposition = dict(half=dict(begin=0.3))
 recomposition = dict(
     decomposed=dict(begin=0, groups=[[0], [1], [2], [3]]),
