@@ -17,8 +17,7 @@ import os.path as osp
 import statistics
 
 from mmengine.config import Config, DictAction
-from mmengine.registry import RUNNERS
-from mmengine.runner import Runner
+from mmstablekd.utils import build_runner
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 DEMO = osp.join(ROOT, 'configs', 'demo')
@@ -31,8 +30,9 @@ FIGURES = {  # name -> (title, what StableKD's claim predicts)
 
 def probe_run(config: str, work_dir: str, interval: int, num_batches: int,
               options: dict = None) -> dict:
-    """Train ``config`` with an IBOEProbeHook, in the runner it names (as
-    tools/train.py does: ``mmstablekd.PortableRunner`` hands the declared
+    """Train ``config`` with an IBOEProbeHook, built as tools/train.py
+    builds it (:func:`~mmstablekd.utils.build_runner`: in the runner it
+    names; ``mmstablekd.PortableRunner`` hands the declared
     ``recomposition`` to the ``RecompositionHook``); return its JSON
     records."""
     cfg = Config.fromfile(config)
@@ -43,9 +43,7 @@ def probe_run(config: str, work_dir: str, interval: int, num_batches: int,
         dict(type='mmstablekd.IBOEProbeHook', interval=interval,
              num_batches=num_batches)
     ]
-    runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg \
-        else RUNNERS.build(cfg)
-    runner.train()
+    build_runner(cfg).train()
     with open(osp.join(work_dir, 'iboe_probe.json')) as f:
         return json.load(f)
 
