@@ -13,7 +13,7 @@ baselines, for three families.
         crosskd-nowarmup crosskd-pkd-nowarmup stablekd-crosskd-pkd-nowarmup] \
         [--budgets 4 12] [--seeds 0 1 2] [--jobs 1] \
         [--images 256 64] [--teacher-epochs N] [--teacher-depth 34] \
-        [--cfg-options KEY=VALUE ...] \
+        [--shapes KEY=VALUE ...] [--cfg-options KEY=VALUE ...] \
         [--tag NAME --student-width 16 --student-options KEY=VALUE ...]
 
 Per family (RetinaNet, FCOS, GFL: R-18 at width 32 -> 16, the teacher's FPN
@@ -51,6 +51,11 @@ validation images of 128 x 128 pixels (the demo's).
 (their backbone's base width, e.g. 8 for a ratio of 1/4; any other
 ``--cfg-options`` of theirs, e.g. the learning rate or a share of the
 data), so the teachers are reused; such runs go to ``<budget>ep-<tag>``.
+``--shapes`` generates a harder set (more arguments of ``make_shapes_coco``:
+more shapes an image, a brighter background, unannotated distractors), on
+which the students do not all converge near mAP 1; its runs, teachers
+included, need a work dir of their own (the data made is recorded there and
+never reused for other arguments).
 
 Finished runs are kept in the work dir (``result.json``) and not run again
 while their config and options are unchanged. With three budgets or more,
@@ -59,6 +64,8 @@ the report.
 Writes a Markdown report: bbox mAP, mean ± std over seeds, per family and
 budget, and every run's figures.
 """
+import argparse
+import ast
 import os
 import os.path as osp
 import statistics
@@ -158,6 +165,26 @@ METHODS = {  # name -> (table row, config prefix, what the run sets on it);
         "StableKD with the CrossKD-style path and PKD, the student's own "
         'head initialisation', 'stablekd-crosskd-pkd', NO_INHERIT),
 }
+
+
+def shapes_option(text: str) -> tuple:
+    """``'KEY=VALUE'`` -> ``(KEY, the value as a Python literal)``."""
+    key, sep, value = text.partition('=')
+    try:
+        return key, ast.literal_eval(value)
+    except (ValueError, SyntaxError):
+        raise argparse.ArgumentTypeError(
+            f'--shapes {text!r}: want KEY=VALUE with a Python literal '
+            'value, e.g. max_objects=6 or "colours=(64,256)"') from None
+
+
+def shapes_line(shapes: dict) -> str:
+    """The report's sentence on a harder set's arguments ('' for none)."""
+    if not shapes:
+        return ''
+    args = ', '.join(f'{key}={value!r}' for key, value in shapes.items())
+    return f'The data is a harder set: ``make_shapes_coco(..., {args})`` ' \
+        '(--shapes).'
 
 
 def config_of(family: str, method: str) -> str:
@@ -398,6 +425,11 @@ def main():
                         "configs', 18; 34 keeps the widths, so the FPN's "
                         "inputs): teachers to <family>/teacher-r<depth>, "
                         "students to <budget>ep-r<depth>[-<tag>]")
+    parser.add_argument('--shapes', nargs='+', default=[], metavar='KEY=VALUE',
+                        type=shapes_option,
+                        help='arguments of make_shapes_coco for a harder set '
+                        '(e.g. max_objects=6 noise=128 "colours=(64,256)" '
+                        'distractors=2); give it its own --work-dir')
     parser.add_argument('--tag', help='required with --student-width or '
                         "--student-options: the students' runs go to "
                         '<budget>ep-<tag>, apart from the default ones')
@@ -410,7 +442,8 @@ def main():
     os.environ.setdefault('OMP_NUM_THREADS', '1')
     start = time.time()
     data_root = osp.join(args.work_dir, 'shapes')
-    demo_detection.make_data(data_root, args.images)
+    shapes = dict(args.shapes)
+    demo_detection.make_data(data_root, args.images, **shapes)
     common = data_options(data_root) + args.cfg_options
     teacher_options = [] if args.teacher_epochs is None else [
         f'train_cfg.max_epochs={args.teacher_epochs}']
@@ -451,6 +484,7 @@ def main():
 
 **Set-up.** {__doc__.split(chr(10) + chr(10))[2]}
 {students_line(args.student_width, args.student_options)}
+{shapes_line(shapes)}
 {f"The teachers' backbones are ResNet-{args.teacher_depth}s (the configs' "
  "depth overridden; widths unchanged)." if args.teacher_depth else ""}
 Teachers (bbox mAP on the validation images):

@@ -238,3 +238,31 @@ def test_detection_kd_plots_map_against_the_budget(tmp_path):
         _detection_results(), {'fcos': dict(mAP=0.9)}, ['fcos'],
         ['pkd', 'crosskd-pkd', 'stablekd-crosskd-pkd'], [1, 2], str(png))
     assert png.read_bytes()[:8] == b'\x89PNG\r\n\x1a\n'
+
+
+def test_detection_kd_makes_the_harder_shapes_it_is_given(tmp_path):
+    run_benchmark(tmp_path, 'detection_kd.py', '--work-dir', 'runs', '--out',
+                  'report.md', '--families', 'fcos', '--seeds', 0,
+                  '--methods', 'alone', '--budgets', 1, '--images', 4, 2,
+                  '--teacher-epochs', 1, '--shapes', 'distractors=1',
+                  'colours=(64, 256)',
+                  '--cfg-options', 'train_dataloader.batch_size=4',
+                  'val_dataloader.batch_size=2')
+    # the arguments reach the data, are recorded beside it, and the report
+    # says them
+    assert json.load(open(tmp_path / 'runs' / 'shapes' / 'shapes.json')) == \
+        {'distractors': 1, 'colours': [64, 256]}
+    report = (tmp_path / 'report.md').read_text()
+    assert 'make_shapes_coco(..., distractors=1, colours=(64, 256))' in report
+    # data made with other arguments is never taken for these
+    out = subprocess.run(
+        [sys.executable, osp.join(ROOT, 'benchmarks', 'detection_kd.py'),
+         '--work-dir', 'runs', '--families', 'fcos', '--methods', 'alone',
+         '--report-only'], cwd=tmp_path, capture_output=True, text=True)
+    assert out.returncode != 0 and '--work-dir' in out.stderr
+    # a value that is no Python literal is refused by name
+    out = subprocess.run(
+        [sys.executable, osp.join(ROOT, 'benchmarks', 'detection_kd.py'),
+         '--shapes', 'noise=loud'], cwd=tmp_path, capture_output=True,
+        text=True)
+    assert out.returncode == 2 and "--shapes 'noise=loud'" in out.stderr

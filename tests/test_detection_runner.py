@@ -5,6 +5,7 @@ export that MMDetection's own init_detector loads."""
 import filecmp
 import json
 import os.path as osp
+import sys
 
 import pytest
 import torch
@@ -12,7 +13,7 @@ from mmdet.apis import inference_detector, init_detector
 from mmengine.config import Config
 from mmengine.runner import Runner
 
-from conftest import RunRecord, write_config
+from conftest import ROOT, RunRecord, write_config
 from mmstablekd.datasets.shapes import make_shapes_coco
 
 # The student as a user has it: a plain MMDetection config (narrow and small
@@ -139,6 +140,35 @@ def test_shapes_data_is_fixed_by_its_seed_and_boxes_fit_the_images(
         x, y, w, h = ann['bbox']
         assert x >= 0 and y >= 0 and x + w <= 128 and y + h <= 128
         assert 24 <= w <= 56 and w == h
+
+
+def test_harder_shapes_leave_distractors_unannotated(tmp_path):
+    # one shape an image and two distractors: the look-alikes change the
+    # pixels, never the annotations' count
+    plain = json.load(open(make_shapes_coco(
+        str(tmp_path / 'plain'), 'train', 6, max_objects=1, seed=2)))
+    hard = json.load(open(make_shapes_coco(
+        str(tmp_path / 'hard'), 'train', 6, max_objects=1, seed=2,
+        noise=128, colours=(64, 256), distractors=2)))
+    assert len(plain['annotations']) == len(hard['annotations']) == 6
+    assert not filecmp.cmp(tmp_path / 'plain/train/00001.png',
+                           tmp_path / 'hard/train/00001.png', shallow=False)
+
+
+def test_shapes_made_with_other_arguments_are_never_reused(tmp_path):
+    sys.path.insert(0, osp.join(ROOT, 'tools'))
+    import demo_detection
+    root = str(tmp_path / 'shapes')
+    demo_detection.make_data(root, (2, 1), distractors=1)
+    demo_detection.make_data(root, (2, 1), distractors=1)  # reused
+    with pytest.raises(ValueError, match=r"distractors.*--work-dir"):
+        demo_detection.make_data(root, (2, 1))
+    with pytest.raises(ValueError, match="not {'distractors': 2}"):
+        demo_detection.make_data(root, (2, 1), distractors=2)
+    demo_detection.make_data(str(tmp_path / 'plain'), (2, 1))
+    with pytest.raises(ValueError, match='made with the defaults'):
+        demo_detection.make_data(str(tmp_path / 'plain'), (2, 1),
+                                 noise=128)
 
 
 def test_runner_trains_across_a_grouping_change_with_detection_losses(

@@ -17,6 +17,7 @@ work dir:
         [--cfg-options KEY=VALUE ...]
 """
 import argparse
+import json
 import os
 import os.path as osp
 import sys
@@ -46,15 +47,30 @@ STUDENT_EPOCHS = 4  # detection_kd.py's short budget: 128 iterations
 REPORT = osp.join(ROOT, 'docs', 'detection_kd.md')
 
 
-def make_data(data_root: str = DATA, images=(256, 64)) -> None:
+def make_data(data_root: str = DATA, images=(256, 64), **shapes) -> None:
     """The shapes' training and validation images (seeds 0 and 1) in
-    ``data_root``, unless they are there."""
+    ``data_root``, unless they are there; ``shapes``: more arguments of
+    ``make_shapes_coco`` (e.g. a harder set's), kept in
+    ``<data_root>/shapes.json`` so that data made with others is never
+    reused for them."""
     from mmstablekd.datasets.shapes import make_shapes_coco
+    record = osp.join(data_root, 'shapes.json')
+    made = json.load(open(record)) if osp.isfile(record) else {}
+    wanted = json.loads(json.dumps(shapes))  # tuples as the record's lists
+    if osp.isdir(data_root) and made != wanted and os.listdir(data_root):
+        raise ValueError(
+            f'{data_root} holds shapes made with {made or "the defaults"}, '
+            f'not {shapes or "the defaults"}: give this data its own work '
+            'dir (--work-dir), or delete the folder to make it anew.')
     for (split, seed), num_images in zip((('train', 0), ('val', 1)), images):
         if not osp.isfile(osp.join(data_root, 'annotations',
                                    f'{split}.json')):
-            make_shapes_coco(data_root, split, num_images, seed=seed)
+            make_shapes_coco(data_root, split, num_images, seed=seed,
+                             **shapes)
             print(f'generated {num_images} {split} images in {data_root}')
+    if shapes:
+        with open(record, 'w') as f:
+            json.dump(shapes, f)
 
 
 def read_result(work_dir: str):
