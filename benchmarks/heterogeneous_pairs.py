@@ -29,6 +29,7 @@ import argparse
 import os
 import os.path as osp
 import platform
+import shlex
 import statistics
 import sys
 import time
@@ -190,8 +191,8 @@ def comparison_table(results: dict, fractions, seeds: int,
 def how_it_ran(jobs: int, minutes) -> str:
     """A report's command line and machine; ``minutes`` None when nothing
     was trained."""
-    command = ' '.join(['OMP_NUM_THREADS=1', 'python'] +
-                       [a for a in sys.argv if a != '--report-only'])
+    command = 'OMP_NUM_THREADS=1 python ' + shlex.join(
+        [a for a in sys.argv if a != '--report-only'])
     took = '' if minutes is None else f'; {minutes:.0f} minutes in all'
     return f'''Command (from the repository root, environment active):
 

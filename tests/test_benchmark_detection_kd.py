@@ -254,6 +254,8 @@ def test_detection_kd_makes_the_harder_shapes_it_is_given(tmp_path):
         {'distractors': 1, 'colours': [64, 256]}
     report = (tmp_path / 'report.md').read_text()
     assert 'make_shapes_coco(..., distractors=1, colours=(64, 256))' in report
+    # ... and its command, quoted so that it can be pasted into a shell
+    assert "--shapes distractors=1 'colours=(64, 256)' --cfg-options" in report
     # data made with other arguments is never taken for these
     out = subprocess.run(
         [sys.executable, osp.join(ROOT, 'benchmarks', 'detection_kd.py'),
