@@ -197,8 +197,8 @@ VARIANTS = {
     # to their own inputs
     'default': {},
     # ... the half-merged groups fed the teacher's feature throughout (the
-    # paper's, and the default before the grids of docs/diagnosis.md's last
-    # section)
+    # paper's, and the default before docs/diagnosis.md's section "The
+    # half-merged groups move to their own inputs")
     'teacher-fed': TEACHER_FED,
     # ... the relative feature loss weighted 30, the model's default (the
     # classification configs' until the 32 px and narrow grids)
