@@ -66,6 +66,7 @@ budget, and every run's figures.
 """
 import argparse
 import ast
+import inspect
 import os
 import os.path as osp
 import statistics
@@ -75,6 +76,7 @@ import time
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path[:0] = [osp.join(ROOT, 'tools'), osp.join(ROOT, 'benchmarks')]
 import demo_detection  # noqa: E402
+from mmstablekd.datasets.shapes import make_shapes_coco  # noqa: E402
 from heterogeneous_pairs import (add_budget_options, how_it_ran,  # noqa: E402
                                  save_report)
 from runs import (REL10, run_parallel,  # noqa: E402
@@ -169,13 +171,20 @@ METHODS = {  # name -> (table row, config prefix, what the run sets on it);
 
 def shapes_option(text: str) -> tuple:
     """``'KEY=VALUE'`` -> ``(KEY, the value as a Python literal)``."""
-    key, sep, value = text.partition('=')
+    key, _, value = text.partition('=')
     try:
         return key, ast.literal_eval(value)
     except (ValueError, SyntaxError):
         raise argparse.ArgumentTypeError(
             f'--shapes {text!r}: want KEY=VALUE with a Python literal '
             'value, e.g. max_objects=6 or "colours=(64,256)"') from None
+
+
+# what --shapes may set: make_shapes_coco's arguments but where the data
+# goes, how many images (--images) and the seed (one per split)
+SHAPES_ARGUMENTS = [name for name in inspect.signature(
+    make_shapes_coco).parameters if name not in (
+        'out_dir', 'split', 'num_images', 'seed')]
 
 
 def shapes_line(shapes: dict) -> str:
@@ -443,7 +452,14 @@ def main():
     start = time.time()
     data_root = osp.join(args.work_dir, 'shapes')
     shapes = dict(args.shapes)
-    demo_detection.make_data(data_root, args.images, **shapes)
+    unknown = set(shapes) - set(SHAPES_ARGUMENTS)
+    if unknown:
+        parser.error(f'--shapes {sorted(unknown)}: make_shapes_coco takes '
+                     f'{", ".join(SHAPES_ARGUMENTS)}')
+    try:
+        demo_detection.make_data(data_root, args.images, **shapes)
+    except ValueError as error:  # data made with other arguments
+        parser.error(str(error))
     common = data_options(data_root) + args.cfg_options
     teacher_options = [] if args.teacher_epochs is None else [
         f'train_cfg.max_epochs={args.teacher_epochs}']

@@ -261,7 +261,17 @@ def test_detection_kd_makes_the_harder_shapes_it_is_given(tmp_path):
         [sys.executable, osp.join(ROOT, 'benchmarks', 'detection_kd.py'),
          '--work-dir', 'runs', '--families', 'fcos', '--methods', 'alone',
          '--report-only'], cwd=tmp_path, capture_output=True, text=True)
-    assert out.returncode != 0 and '--work-dir' in out.stderr
+    assert out.returncode == 2 and '--work-dir' in out.stderr
+    assert 'Traceback' not in out.stderr
+    # an argument make_shapes_coco does not take is refused by name, with
+    # the ones it does
+    out = subprocess.run(
+        [sys.executable, osp.join(ROOT, 'benchmarks', 'detection_kd.py'),
+         '--work-dir', 'other', '--shapes', 'nois=128'], cwd=tmp_path,
+        capture_output=True, text=True)
+    assert out.returncode == 2 and "['nois']" in out.stderr
+    assert 'distractors' in out.stderr
+    assert not (tmp_path / 'other').exists()
     # a value that is no Python literal is refused by name
     out = subprocess.run(
         [sys.executable, osp.join(ROOT, 'benchmarks', 'detection_kd.py'),
