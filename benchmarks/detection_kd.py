@@ -10,7 +10,10 @@ baselines, for three families.
         stablekd-crosskd-pkd-short stablekd-crosskd-pkd-20-20 \
         stablekd-crosskd-pkd-longer stablekd-crosskd-pkd-teacherfed \
         stablekd-crosskd-pkd-pkdb stablekd-crosskd-pkd-noinherit \
-        crosskd-nowarmup crosskd-pkd-nowarmup stablekd-crosskd-pkd-nowarmup] \
+        crosskd-nowarmup crosskd-pkd-nowarmup stablekd-crosskd-pkd-nowarmup \
+        pkd-warm10 crosskd-warm10 crosskd-pkd-warm10 \
+        stablekd-crosskd-pkd-warm10 stablekd-crosskd-pkd-pca \
+        stablekd-crosskd-pkd-ownearly] \
         [--budgets 4 12] [--seeds 0 1 2] [--jobs 1] \
         [--images 256 64] [--teacher-epochs N] [--teacher-depth 34] \
         [--shapes KEY=VALUE ...] [--cfg-options KEY=VALUE ...] \
@@ -39,12 +42,16 @@ epochs 1 and 2), 10% / 10%, 20% / 20% and 40% / 30% of the iterations,
 or with the half-merged groups fed the teacher's features throughout
 (``-teacherfed``, the default before ``own_input``), or with PKD's
 standardised loss at the backbone boundaries instead of the relative MSE
-(``-pkdb``, weight 30).
+(``-pkdb``, weight 30), or with the backbone boundaries aligned by
+``PCAProjection`` (``-pca``), or with the fed blocks moving to their own
+inputs from the first iteration (``-ownearly``: own_input 0 -> 0.5 while
+decomposed, 0.5 -> 1 half-merged).
 Every distilled student starts its head from the teacher's
 (``inherit=['bbox_head']`` in the KD configs) and clips its gradient norm
 at 10; the ``-noinherit`` variants initialise the head the student's own
 way; the ``-nowarmup`` ones train without the demo configs' linear warm-up
-(50 iterations from 10% of the rate). Generated data: 256 training and 64
+(50 iterations from 10% of the rate), the ``-warm10`` ones with it over
+the first 10 iterations only. Generated data: 256 training and 64
 validation images of 128 x 128 pixels (the demo's).
 
 ``--student-width`` and ``--student-options`` change the students only
@@ -99,6 +106,8 @@ NO_INHERIT = ['model.inherit=[]']
 # the demo configs' linear warm-up (the first 50 iterations, from 10% of the
 # learning rate) taken out: the rate starts at the cosine's
 NO_WARMUP = ['param_scheduler.0.start_factor=1.0']
+# the same warm-up over the first 10 iterations only
+WARMUP10 = ['param_scheduler.0.end=10']
 
 
 def stage_shares(half: float, merged: float) -> list:
@@ -118,6 +127,11 @@ METHODS = {  # name -> (table row, config prefix, what the run sets on it);
     'crosskd-nowarmup': ('CrossKD-style, no warm-up', 'crosskd', NO_WARMUP),
     'crosskd-pkd-nowarmup': ('CrossKD-style + PKD, no warm-up',
                              'crosskd-pkd', NO_WARMUP),
+    'pkd-warm10': ('PKD, 10-iteration warm-up', 'pkd', WARMUP10),
+    'crosskd-warm10': ('CrossKD-style, 10-iteration warm-up', 'crosskd',
+                       WARMUP10),
+    'crosskd-pkd-warm10': ('CrossKD-style + PKD, 10-iteration warm-up',
+                           'crosskd-pkd', WARMUP10),
     'crosskd-pkd-noinherit': (
         "CrossKD-style + PKD, the student's own head initialisation",
         'crosskd-pkd', NO_INHERIT),
@@ -163,6 +177,20 @@ METHODS = {  # name -> (table row, config prefix, what the run sets on it);
         'StableKD with the CrossKD-style path and PKD, no warm-up (the '
         'decomposed blocks start at the full rate)', 'stablekd-crosskd-pkd',
         NO_WARMUP),
+    'stablekd-crosskd-pkd-warm10': (
+        'StableKD with the CrossKD-style path and PKD, 10-iteration warm-up',
+        'stablekd-crosskd-pkd', WARMUP10),
+    'stablekd-crosskd-pkd-pca': (
+        'StableKD with the CrossKD-style path and PKD, the backbone '
+        "boundaries aligned by PCAProjection (the teacher's leading "
+        'principal components) instead of ChannelSelection',
+        'stablekd-crosskd-pkd', ['model.alignment.type=PCAProjection']),
+    'stablekd-crosskd-pkd-ownearly': (
+        'StableKD with the CrossKD-style path and PKD, the fed blocks '
+        "moving to their own inputs from the start (own_input 0 -> 0.5 "
+        'while decomposed, 0.5 -> 1 half-merged)', 'stablekd-crosskd-pkd',
+        ['recomposition.decomposed.own_input=[0.0,0.5]',
+         'recomposition.half.own_input=[0.5,1.0]']),
     'stablekd-crosskd-pkd-noinherit': (
         "StableKD with the CrossKD-style path and PKD, the student's own "
         'head initialisation', 'stablekd-crosskd-pkd', NO_INHERIT),

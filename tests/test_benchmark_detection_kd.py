@@ -177,9 +177,11 @@ def test_detection_kd_variants_set_what_their_names_say():
         # only the -keep variant keeps the boundary losses once merged
         assert cfg.model.get('keep_internal_losses', False) == \
             method.endswith('-keep'), method
-        # only the -nowarmup variants start at the full learning rate
+        # only the -nowarmup variants start at the full learning rate, and
+        # only the -warm10 ones reach it after 10 iterations, not 50
         warmup, = [s for s in cfg.param_scheduler if s.type == 'LinearLR']
         assert (warmup.start_factor == 1.0) == method.endswith('-nowarmup')
+        assert warmup.end == (10 if method.endswith('-warm10') else 50)
         if not method.startswith('stablekd'):
             continue
         # the stages begin at 30% / 60% of the iterations (the shipped
@@ -195,9 +197,24 @@ def test_detection_kd_variants_set_what_their_names_say():
         assert (cfg.recomposition.half.begin,
                 cfg.recomposition.merged.begin) == begins, method
         # the half-merged groups move to their own inputs (the shipped
-        # base), except in the -teacherfed variant
-        assert cfg.recomposition.half.own_input == (
-            0 if variant == 'teacherfed' else [0.0, 1.0]), method
+        # base), except in the -teacherfed variant; -ownearly begins the
+        # move while decomposed
+        assert cfg.recomposition.half.own_input == {
+            'teacherfed': 0, 'ownearly': [0.5, 1.0]}.get(
+                variant, [0.0, 1.0]), method
+        assert cfg.recomposition.decomposed.get('own_input', 0.0) == (
+            [0.0, 0.5] if variant == 'ownearly' else 0.0), method
+        # -pca aligns the backbone boundaries by PCA, the others as the
+        # model chooses ('auto': ChannelSelection where the teacher is
+        # wider)
+        alignment = cfg.model.get('alignment', 'auto')
+        assert (alignment == 'auto') != (variant == 'pca'), method
+        if variant == 'pca':
+            cfg.model.teacher_ckpt = None
+            model = build_model(cfg, fit_alignments=False)
+            assert {type(a).__name__
+                    for a in model.alignments.by_boundary.values()} == {
+                        'PCAProjection'}
         # -pkdb takes PKD's loss at the boundaries, the others (but the
         # PKD twin's) the relative MSE
         boundary_loss = cfg.model.get('feat_loss', {}).get(
